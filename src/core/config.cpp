@@ -1,0 +1,713 @@
+#include "core/config.h"
+
+#include <ini.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "core/config_keys.h"
+
+namespace robotd {
+
+namespace {
+
+using Level = ConfigDiag::Level;
+
+// A config file is a few kilobytes; the cap keeps a mistaken path (a device, a log)
+// from being read without end.
+constexpr size_t kMaxFileSize = 1 << 20;
+
+bool is_space(char c) {
+    return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && lower(a) == lower(b);
+}
+
+// ---- Values: the whole (trimmed) text must parse, or it is an error. ----
+
+std::optional<bool> parse_bool(std::string_view text) {
+    const std::string s = lower(text);
+    if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
+    if (s == "false" || s == "no" || s == "off" || s == "0") return false;
+    return std::nullopt;
+}
+
+std::optional<int> parse_int(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    int value = 0;
+    const char* end = text.data() + text.size();
+    const auto [stop, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || stop != end) return std::nullopt;
+    return value;
+}
+
+std::optional<double> parse_double(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    double value = 0;
+    const char* end = text.data() + text.size();
+    const auto [stop, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || stop != end || !std::isfinite(value)) return std::nullopt;
+    return value;
+}
+
+// The config being built, plus what decides the app/user server defaults at the end.
+struct Draft {
+    Config config;
+    bool app_server_set = false;
+    bool user_server_set = false;
+};
+
+bool set_text(std::string& field, std::string_view text) {
+    field = text;
+    return true;
+}
+
+bool set_bool(bool& field, std::string_view text) {
+    const auto value = parse_bool(text);
+    if (value) field = *value;
+    return value.has_value();
+}
+
+bool set_int(int& field, std::string_view text, int lo, int hi) {
+    const auto value = parse_int(text);
+    if (!value || *value < lo || *value > hi) return false;
+    field = *value;
+    return true;
+}
+
+// MPEG-1 and the jsmpeg viewer work in 2x2 chroma blocks, so sizes must be even.
+bool set_resolution(int& field, std::string_view text) {
+    const auto value = parse_int(text);
+    if (!value || *value < 16 || *value > 4096 || *value % 2 != 0) return false;
+    field = *value;
+    return true;
+}
+
+bool set_seconds(double& field, std::string_view text, bool zero_ok) {
+    const auto value = parse_double(text);
+    if (!value || *value < 0 || (!zero_ok && *value == 0)) return false;
+    field = *value;
+    return true;
+}
+
+// A bare host means https, as the reference client; `port` is what a URL without one gets.
+bool set_url(Url& field, std::string_view text, int port) {
+    const auto url = parse_url(text, "https", port);
+    if (url) field = *url;
+    return url.has_value();
+}
+
+// Empty means "follow the info server", which is decided once everything is read.
+bool set_follower_url(Url& field, bool& set, std::string_view text, int port) {
+    if (text.empty()) {
+        set = false;
+        return true;
+    }
+    if (!set_url(field, text, port)) return false;
+    set = true;
+    return true;
+}
+
+std::string show_bool(bool value) {
+    return value ? "true" : "false";
+}
+
+std::string show_double(double value) {
+    char buf[64];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);  // shortest exact form
+    return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
+}
+
+std::string show_eio(EioMode mode) {
+    switch (mode) {
+        case EioMode::V3:
+            return "3";
+        case EioMode::V4:
+            return "4";
+        case EioMode::Auto:
+            break;
+    }
+    return "auto";
+}
+
+constexpr int kIntMax = std::numeric_limits<int>::max();
+
+constexpr std::string_view kBoolForm = "true or false (also yes/no, on/off, 1/0)";
+constexpr std::string_view kResForm = "an even integer 16..4096";
+constexpr std::string_view kBitrateForm = "an integer 1..100000 (kbit/s)";
+constexpr std::string_view kDelayForm = "a number of seconds >= 0";
+constexpr std::string_view kUrlForm = "a host name or a URL such as https://host:port";
+constexpr std::string_view kFollowerUrlForm =
+    "a host name, a URL such as https://host:port, or empty for the info server's host";
+
+// A key robotd reads. The table below is in the reference layout's order, which
+// format_config follows.
+struct UsedKey {
+    std::string_view section;
+    std::string_view key;
+    std::string_view expected;              // the good form, for error messages
+    bool (*set)(Draft&, std::string_view);  // false: bad value, nothing changed
+    std::string (*get)(const Config&);      // as format_config writes it
+    bool secret;                            // masked by format_config, in config_secrets
+};
+
+// Plain strings take any value: what they name (a device, a user) is checked where used.
+const UsedKey kUsedKeys[] = {
+    {"robot", "owner", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.robot.owner, v); },
+     [](const Config& c) { return c.robot.owner; }, false},
+    {"robot", "robot_id", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.robot.robot_id, v); },
+     [](const Config& c) { return c.robot.robot_id; }, false},
+    {"robot", "camera_id", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.robot.camera_id, v); },
+     [](const Config& c) { return c.robot.camera_id; }, false},
+    {"robot", "type", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.robot.type, v); },
+     [](const Config& c) { return c.robot.type; }, false},
+    {"robot", "stream_key", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.robot.stream_key, v); },
+     [](const Config& c) { return c.robot.stream_key; }, true},
+    {"robot", "api_key", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.robot.api_key, v); },
+     [](const Config& c) { return c.robot.api_key; }, true},
+    {"robot", "turn_delay", kDelayForm,
+     [](Draft& d, std::string_view v) { return set_seconds(d.config.robot.turn_delay, v, true); },
+     [](const Config& c) { return show_double(c.robot.turn_delay); }, false},
+    {"robot", "straight_delay", kDelayForm,
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.robot.straight_delay, v, true);
+     },
+     [](const Config& c) { return show_double(c.robot.straight_delay); }, false},
+
+    {"camera", "no_camera", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.camera.no_camera, v); },
+     [](const Config& c) { return show_bool(c.camera.no_camera); }, false},
+    {"camera", "no_mic", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.camera.no_mic, v); },
+     [](const Config& c) { return show_bool(c.camera.no_mic); }, false},
+    {"camera", "x_res", kResForm,
+     [](Draft& d, std::string_view v) { return set_resolution(d.config.camera.x_res, v); },
+     [](const Config& c) { return std::to_string(c.camera.x_res); }, false},
+    {"camera", "y_res", kResForm,
+     [](Draft& d, std::string_view v) { return set_resolution(d.config.camera.y_res, v); },
+     [](const Config& c) { return std::to_string(c.camera.y_res); }, false},
+    {"camera", "camera_device", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.camera.camera_device, v); },
+     [](const Config& c) { return c.camera.camera_device; }, false},
+    // Kept as text: "1,0" is an ALSA card,device pair, not a number.
+    {"camera", "mic_num", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.camera.mic_num, v); },
+     [](const Config& c) { return c.camera.mic_num; }, false},
+    {"camera", "mic_device", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.camera.mic_device, v); },
+     [](const Config& c) { return c.camera.mic_device; }, false},
+
+    {"ffmpeg", "audio_channels", "1 or 2",
+     [](Draft& d, std::string_view v) { return set_int(d.config.ffmpeg.audio_channels, v, 1, 2); },
+     [](const Config& c) { return std::to_string(c.ffmpeg.audio_channels); }, false},
+    {"ffmpeg", "audio_bitrate", kBitrateForm,
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.ffmpeg.audio_bitrate, v, 1, 100000);
+     },
+     [](const Config& c) { return std::to_string(c.ffmpeg.audio_bitrate); }, false},
+    // The rates MP2 has and the jsmpeg viewer plays.
+    {"ffmpeg", "audio_sample_rate", "32000, 44100 or 48000",
+     [](Draft& d, std::string_view v) {
+         const auto rate = parse_int(v);
+         if (!rate || (*rate != 32000 && *rate != 44100 && *rate != 48000)) return false;
+         d.config.ffmpeg.audio_sample_rate = *rate;
+         return true;
+     },
+     [](const Config& c) { return std::to_string(c.ffmpeg.audio_sample_rate); }, false},
+    {"ffmpeg", "video_bitrate", kBitrateForm,
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.ffmpeg.video_bitrate, v, 1, 100000);
+     },
+     [](const Config& c) { return std::to_string(c.ffmpeg.video_bitrate); }, false},
+
+    {"tts", "type", "", [](Draft& d, std::string_view v) { return set_text(d.config.tts.type, v); },
+     [](const Config& c) { return c.tts.type; }, false},
+    {"tts", "anon_tts", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.tts.anon_tts, v); },
+     [](const Config& c) { return show_bool(c.tts.anon_tts); }, false},
+    {"tts", "filter_url_tts", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.tts.filter_url_tts, v); },
+     [](const Config& c) { return show_bool(c.tts.filter_url_tts); }, false},
+    {"tts", "ext_chat", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.tts.ext_chat, v); },
+     [](const Config& c) { return show_bool(c.tts.ext_chat); }, false},
+    {"tts", "boot_message", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.tts.boot_message, v); },
+     [](const Config& c) { return c.tts.boot_message; }, false},
+    {"tts", "delay_tts", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.tts.delay_tts, v); },
+     [](const Config& c) { return show_bool(c.tts.delay_tts); }, false},
+    {"tts", "delay", "a whole number of seconds >= 0",
+     [](Draft& d, std::string_view v) { return set_int(d.config.tts.delay, v, 0, kIntMax); },
+     [](const Config& c) { return std::to_string(c.tts.delay); }, false},
+
+    {"misc", "info_server", kUrlForm,
+     [](Draft& d, std::string_view v) { return set_url(d.config.misc.info_server, v, 0); },
+     [](const Config& c) { return c.misc.info_server.str(); }, false},
+    {"misc", "api_server", kUrlForm,
+     [](Draft& d, std::string_view v) { return set_url(d.config.misc.api_server, v, 0); },
+     [](const Config& c) { return c.misc.api_server.str(); }, false},
+    {"misc", "secret_key", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.misc.secret_key, v); },
+     [](const Config& c) { return c.misc.secret_key; }, true},
+    {"misc", "secure_cert", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.misc.secure_cert, v); },
+     [](const Config& c) { return show_bool(c.misc.secure_cert); }, false},
+    // robotd's own keys from here on.
+    {"misc", "app_server", kFollowerUrlForm,
+     [](Draft& d, std::string_view v) {
+         return set_follower_url(d.config.misc.app_server, d.app_server_set, v, 8022);
+     },
+     [](const Config& c) { return c.misc.app_server.str(); }, false},
+    {"misc", "user_server", kFollowerUrlForm,
+     [](Draft& d, std::string_view v) {
+         return set_follower_url(d.config.misc.user_server, d.user_server_set, v, 8000);
+     },
+     [](const Config& c) { return c.misc.user_server.str(); }, false},
+    {"misc", "eio", "auto, 3 or 4",
+     [](Draft& d, std::string_view v) {
+         const std::string mode = lower(v);
+         if (mode == "auto") {
+             d.config.misc.eio = EioMode::Auto;
+         } else if (mode == "3") {
+             d.config.misc.eio = EioMode::V3;
+         } else if (mode == "4") {
+             d.config.misc.eio = EioMode::V4;
+         } else {
+             return false;
+         }
+         return true;
+     },
+     [](const Config& c) { return show_eio(c.misc.eio); }, false},
+    {"misc", "ca_file", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.misc.ca_file, v); },
+     [](const Config& c) { return c.misc.ca_file; }, false},
+    {"misc", "video_status_interval", "a whole number of seconds >= 1",
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.misc.video_status_interval, v, 1, kIntMax);
+     },
+     [](const Config& c) { return std::to_string(c.misc.video_status_interval); }, false},
+    {"misc", "lookup_timeout", "a number of seconds > 0",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.misc.lookup_timeout, v, false);
+     },
+     [](const Config& c) { return show_double(c.misc.lookup_timeout); }, false},
+};
+
+// Section names are case-sensitive and key names are not, as in Python's configparser
+// that read these files for the reference client.
+const UsedKey* find_used(std::string_view section, std::string_view key) {
+    for (const UsedKey& used : kUsedKeys) {
+        if (used.section == section && iequals(used.key, key)) return &used;
+    }
+    return nullptr;
+}
+
+// The reference spelling of a known-but-unused key, or empty.
+std::string_view find_unused(std::string_view section, std::string_view key) {
+    for (const UnusedSection& unused : kUnusedKeys) {
+        if (unused.section != section) continue;
+        std::string_view rest = unused.keys;
+        while (!rest.empty()) {
+            const size_t space = rest.find(' ');
+            const std::string_view name = rest.substr(0, space);
+            if (!name.empty() && iequals(name, key)) return name;
+            rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+        }
+    }
+    return {};
+}
+
+// Does a line starting with '[' close its section name? inih's rule: the ']' must come
+// before an inline ';' comment (one preceded by white space).
+bool header_closed(std::string_view line) {
+    bool was_space = false;
+    for (size_t i = 1; i < line.size(); ++i) {
+        if (line[i] == ']') return true;
+        if (was_space && line[i] == ';') return false;
+        was_space = is_space(line[i]);
+    }
+    return false;
+}
+
+class Loader {
+  public:
+    void parse_text(std::string_view text, const std::string& name);
+    void apply_override(const std::string& text);
+    void add(Level level, std::string where, std::string message) {
+        result_.diags.push_back({level, std::move(where), std::move(message)});
+    }
+    ConfigResult finish();
+
+  private:
+    enum class KeyClass { Used, Unused, Unknown };
+
+    KeyClass apply(const std::string& section, const std::string& name, std::string_view value,
+                   const std::string& here);
+    std::string where(int line) const { return file_.name + ":" + std::to_string(line); }
+
+    // inih callbacks; exceptions must not unwind through C, so they are carried over.
+    static char* read_line_cb(char* buf, int size, void* self);
+    static int key_cb(void* self, const char* section, const char* name, const char* value);
+    char* read_line(char* buf, int size);
+    void on_key(const char* section, const char* name, const char* value);
+    void on_continuation();
+    void end_line();
+    void syntax_error(const std::string& message);
+
+    ConfigResult result_;
+    Draft draft_;
+    // Known-but-unused keys met so far, by section, in the order first seen.
+    std::vector<std::pair<std::string, std::vector<std::string>>> unused_;
+
+    // The text being parsed. inih hands the handler no line number (it is built without
+    // INI_HANDLER_LINENO), so lines are fed to it one at a time and counted here.
+    struct FileState {
+        std::string_view text;
+        std::string name;
+        size_t pos = 0;
+        int line = 0;
+        std::string_view raw;        // the current line as inih got it, no line break
+        bool truncated = false;      // the current line exceeded inih's buffer
+        bool open = false;           // the current line is not classified yet
+        bool handled = false;        // inih called the handler for the current line
+        bool prev_name_set = false;  // mirrors inih: an indented line continues a key
+        int max_length = 0;
+        std::set<int> bad_lines;                                  // syntax errors already reported
+        std::map<std::pair<std::string, std::string>, int> seen;  // (section, key) -> line
+        std::string last_section;  // the key a continuation line belongs to
+        std::string last_name;
+        KeyClass last_class = KeyClass::Unknown;
+        bool last_complained = false;  // one complaint per continued value is enough
+        std::exception_ptr failure;
+    } file_;
+};
+
+char* Loader::read_line_cb(char* buf, int size, void* self) {
+    auto& loader = *static_cast<Loader*>(self);
+    try {
+        return loader.read_line(buf, size);
+    } catch (...) {
+        loader.file_.failure = std::current_exception();
+        return nullptr;
+    }
+}
+
+int Loader::key_cb(void* self, const char* section, const char* name, const char* value) {
+    auto& loader = *static_cast<Loader*>(self);
+    try {
+        loader.on_key(section, name, value);
+        return 1;  // problems are our own diags; inih's error return is kept for syntax
+    } catch (...) {
+        loader.file_.failure = std::current_exception();
+        return 0;
+    }
+}
+
+// inih calls this once per line and processes the line (calling the handler for a key
+// on it) before asking for the next, so file_.line is the line the handler is about.
+char* Loader::read_line(char* buf, int size) {
+    end_line();
+    if (file_.pos >= file_.text.size() || size < 2) return nullptr;
+    const size_t eol = file_.text.find('\n', file_.pos);
+    std::string_view line = file_.text.substr(file_.pos, eol - file_.pos);
+    file_.pos = eol == std::string_view::npos ? file_.text.size() : eol + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    ++file_.line;
+    // Room for the line, its '\n' and the terminator; a longer line is cut here, once,
+    // rather than left for inih to split into a bogus extra line.
+    file_.max_length = size - 2;
+    file_.truncated = line.size() > static_cast<size_t>(file_.max_length);
+    if (file_.truncated) line = line.substr(0, static_cast<size_t>(file_.max_length));
+    std::memcpy(buf, line.data(), line.size());
+    buf[line.size()] = '\n';
+    buf[line.size() + 1] = '\0';
+    file_.raw = line;
+    file_.open = true;
+    file_.handled = false;
+    return buf;
+}
+
+// Classifies a line inih did not pass to the handler, to report every syntax error (inih
+// returns only the first) and to follow section changes for continuation lines.
+void Loader::end_line() {
+    if (!file_.open) return;
+    file_.open = false;
+    if (file_.handled) return;
+    std::string_view s = file_.raw;
+    if (file_.line == 1 && s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
+    s = trim(s);
+    if (s.empty() || s.front() == ';' || s.front() == '#') return;
+    if (s.front() == '[') {
+        file_.prev_name_set = false;
+        if (!header_closed(s)) syntax_error("expected '[section]', the ']' is missing");
+        return;
+    }
+    syntax_error("expected 'key = value', '[section]' or a comment");
+}
+
+void Loader::syntax_error(const std::string& message) {
+    file_.bad_lines.insert(file_.line);
+    // The line itself is not quoted: it may hold a secret typed without its '='.
+    if (file_.truncated) {
+        add(Level::Error, where(file_.line),
+            "line longer than " + std::to_string(file_.max_length) + " characters");
+    } else {
+        add(Level::Error, where(file_.line), message);
+    }
+}
+
+void Loader::on_key(const char* section_c, const char* name_c, const char* value_c) {
+    if (name_c == nullptr) return;  // a section start, if inih reports those; see end_line
+    file_.handled = true;
+
+    // inih treats an indented line after a key as more of that key's value (as Python's
+    // configparser does), calling the handler again with the same name.
+    if (file_.prev_name_set && !file_.raw.empty() && is_space(file_.raw.front())) {
+        on_continuation();
+        return;
+    }
+    const std::string section = section_c;
+    const std::string name = name_c;
+    const std::string here = where(file_.line);
+    file_.prev_name_set = !name.empty();
+    file_.last_section = section;
+    file_.last_name = name;
+    file_.last_class = KeyClass::Unknown;
+    file_.last_complained = false;
+
+    if (value_c == nullptr) {  // only if inih allows keys without '='
+        add(Level::Error, here, "[" + section + "] " + name + ": expected 'key = value'");
+        return;
+    }
+    if (name.empty()) {
+        add(Level::Error, here, "a key name is missing before the '='");
+        return;
+    }
+    const auto [seen, first] = file_.seen.emplace(std::make_pair(section, lower(name)), file_.line);
+    if (!first) {
+        add(Level::Warning, here,
+            "duplicate key [" + section + "] " + name + " (also at line " +
+                std::to_string(seen->second) + "); the last one wins");
+        seen->second = file_.line;
+    }
+    if (file_.truncated && find_used(section, name) != nullptr) {
+        add(Level::Error, here,
+            "[" + section + "] " + name + ": line longer than " + std::to_string(file_.max_length) +
+                " characters");
+        file_.last_class = KeyClass::Used;
+        file_.last_complained = true;
+        return;
+    }
+    file_.last_class = apply(section, name, value_c, here);
+}
+
+void Loader::on_continuation() {
+    // Continued values of unused or unknown keys (the sample's wpa_template) are fine:
+    // they are ignored, and an unknown key has had its warning.
+    if (file_.last_class != KeyClass::Used || file_.last_complained) return;
+    file_.last_complained = true;
+    const UsedKey* key = find_used(file_.last_section, file_.last_name);
+    add(Level::Error, where(file_.line),
+        "[" + file_.last_section + "] " + std::string(key ? key->key : file_.last_name) +
+            ": an indented line continues this value, but it takes one line "
+            "(remove the indentation if this line is a key of its own)");
+}
+
+Loader::KeyClass Loader::apply(const std::string& section, const std::string& name,
+                               std::string_view value, const std::string& here) {
+    if (const UsedKey* key = find_used(section, name)) {
+        value = trim(value);
+        if (!key->set(draft_, value)) {
+            add(Level::Error, here,
+                "[" + section + "] " + std::string(key->key) + ": expected " +
+                    std::string(key->expected) + ", got '" + std::string(value) + "'");
+        }
+        return KeyClass::Used;
+    }
+    if (const std::string_view known = find_unused(section, name); !known.empty()) {
+        auto group = std::find_if(unused_.begin(), unused_.end(),
+                                  [&](const auto& entry) { return entry.first == section; });
+        if (group == unused_.end()) group = unused_.insert(unused_.end(), {section, {}});
+        std::vector<std::string>& keys = group->second;
+        if (std::find(keys.begin(), keys.end(), known) == keys.end()) keys.emplace_back(known);
+        return KeyClass::Unused;
+    }
+    if (section.empty()) {
+        add(Level::Warning, here, "key " + name + " comes before any [section]; ignored");
+    } else {
+        add(Level::Warning, here, "unknown key [" + section + "] " + name);
+    }
+    return KeyClass::Unknown;
+}
+
+void Loader::parse_text(std::string_view text, const std::string& name) {
+    file_ = FileState{};
+    file_.text = text;
+    file_.name = name;
+    const int rc = ini_parse_stream(&Loader::read_line_cb, this, &Loader::key_cb, this);
+    if (file_.failure) std::rethrow_exception(file_.failure);
+    end_line();  // in case inih stopped early without asking for another line
+    if (rc > 0 && file_.bad_lines.count(rc) == 0) {
+        // Not expected: end_line mirrors inih's rules. Never lose inih's own verdict.
+        add(Level::Error, where(rc), "syntax error");
+    } else if (rc < 0) {
+        add(Level::Error, name, "the INI parser failed (out of memory)");
+    }
+    file_ = FileState{};  // drop views into `text`
+}
+
+void Loader::apply_override(const std::string& text) {
+    const size_t eq = text.find('=');
+    const std::string_view lhs = trim(std::string_view(text).substr(0, eq));
+    const size_t dot = lhs.find('.');
+    // Only the part before '=' is quoted back: the value may be a secret.
+    if (eq == std::string::npos || dot == std::string_view::npos) {
+        add(Level::Error, "--set " + std::string(lhs), "expected section.key=value");
+        return;
+    }
+    const std::string section(trim(lhs.substr(0, dot)));
+    const std::string name(trim(lhs.substr(dot + 1)));
+    if (section.empty() || name.empty()) {
+        add(Level::Error, "--set " + std::string(lhs), "expected section.key=value");
+        return;
+    }
+    apply(section, name, trim(std::string_view(text).substr(eq + 1)),
+          "--set " + section + "." + name);
+}
+
+ConfigResult Loader::finish() {
+    Config& config = draft_.config;
+    // Defaults follow the info server as finally configured, file and overrides alike.
+    if (!draft_.app_server_set) {
+        config.misc.app_server = Url{"http", config.misc.info_server.host, 8022, ""};
+    }
+    if (!draft_.user_server_set) {
+        config.misc.user_server = Url{"https", config.misc.info_server.host, 8000, ""};
+    }
+    if (!unused_.empty()) {
+        std::string list;
+        for (const auto& [section, keys] : unused_) {
+            list += list.empty() ? "[" : "; [";
+            list += section + "] ";
+            for (size_t i = 0; i < keys.size(); ++i) list += (i ? ", " : "") + keys[i];
+        }
+        add(Level::Notice, "", "not used by this version of robotd: " + list);
+    }
+    result_.config = std::move(config);
+    return std::move(result_);
+}
+
+struct FileCloser {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+};
+
+// The whole file, or the errno of the failure.
+std::pair<std::string, int> read_file(const std::string& path) {
+    errno = 0;
+    const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+    if (!file) return {{}, errno != 0 ? errno : EIO};
+    std::string text;
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) {
+        text.append(buf, n);
+        if (text.size() > kMaxFileSize) return {{}, EFBIG};
+    }
+    if (std::ferror(file.get())) return {{}, errno != 0 ? errno : EIO};
+    return {std::move(text), 0};
+}
+
+ConfigResult run(const std::string* text, const std::string& name, int read_error,
+                 const std::vector<std::string>& overrides) {
+    Loader loader;
+    if (text != nullptr) {
+        loader.parse_text(*text, name);
+    } else {
+        loader.add(Level::Error, "",
+                   "cannot read " + name + ": " + std::generic_category().message(read_error));
+    }
+    // Overrides still apply after a failed read, so that all mistakes show at once.
+    for (const std::string& item : overrides) loader.apply_override(item);
+    return loader.finish();
+}
+
+}  // namespace
+
+bool ConfigResult::ok() const {
+    return std::none_of(diags.begin(), diags.end(),
+                        [](const ConfigDiag& d) { return d.level == Level::Error; });
+}
+
+ConfigResult load_config(const std::string& path, const std::vector<std::string>& overrides) {
+    const auto [text, error] = read_file(path);
+    return run(error == 0 ? &text : nullptr, path, error, overrides);
+}
+
+ConfigResult parse_config(const std::string& text, const std::string& name,
+                          const std::vector<std::string>& overrides) {
+    return run(&text, name, 0, overrides);
+}
+
+// Values are written as they are: INI has no quoting, so a value holding " ;" (which inih
+// reads as a comment) could not be written back faithfully, nor could it have been read.
+std::string format_config(const Config& config) {
+    std::string out = "# robotd: effective configuration (secrets masked)\n";
+    std::string_view section;
+    for (const UsedKey& key : kUsedKeys) {
+        if (key.section != section) {
+            section = key.section;
+            out += "\n[" + std::string(section) + "]\n";
+        }
+        std::string value = key.get(config);
+        if (key.secret && !value.empty()) value = "****";
+        out += std::string(key.key) + "=" + value + "\n";
+    }
+    return out;
+}
+
+std::vector<std::string> config_secrets(const Config& config) {
+    std::vector<std::string> secrets;
+    for (const UsedKey& key : kUsedKeys) {
+        if (!key.secret) continue;
+        std::string value = key.get(config);
+        if (!value.empty()) secrets.push_back(std::move(value));
+    }
+    return secrets;
+}
+
+}  // namespace robotd

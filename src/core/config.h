@@ -1,0 +1,90 @@
+// The daemon's configuration: the reference client's letsrobot.conf layout (INI, read
+// with inih) plus robotd's own keys, with file:line diagnostics and --set overrides.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/url.h"
+
+namespace robotd {
+
+enum class EioMode { Auto, V3, V4 };
+
+struct Config {
+    struct Robot {
+        std::string owner;
+        std::string robot_id;
+        std::string camera_id;
+        std::string type = "none";
+        std::string stream_key;  // secret
+        std::string api_key;     // secret
+        double turn_delay = 0.4;      // seconds
+        double straight_delay = 0.5;  // seconds
+    } robot;
+    struct Camera {
+        bool no_camera = false;
+        bool no_mic = false;
+        int x_res = 640;
+        int y_res = 480;
+        std::string camera_device = "/dev/video0";
+        std::string mic_device;
+        std::string mic_num = "1,0";
+    } camera;
+    struct Ffmpeg {
+        int video_bitrate = 350;  // kbit/s
+        int audio_bitrate = 32;   // kbit/s
+        int audio_sample_rate = 44100;
+        int audio_channels = 1;
+    } ffmpeg;
+    struct Tts {
+        std::string type = "none";
+        bool anon_tts = true;
+        bool filter_url_tts = true;
+        bool ext_chat = true;
+        bool delay_tts = false;
+        int delay = 10;  // seconds
+        std::string boot_message;
+    } tts;
+    struct Misc {
+        Url info_server{"https", "letsrobot.tv", 443, ""};
+        Url api_server{"https", "api.letsrobot.tv", 443, ""};
+        Url app_server{"http", "letsrobot.tv", 8022, ""};    // default: info server's host
+        Url user_server{"https", "letsrobot.tv", 8000, ""};  // default: info server's host
+        EioMode eio = EioMode::Auto;
+        std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+        bool secure_cert = true;
+        int video_status_interval = 30;  // seconds
+        double lookup_timeout = 10;      // seconds, whole HTTP lookup
+        std::string secret_key;          // secret; enables the wifi login lookup
+    } misc;
+};
+
+struct ConfigDiag {
+    enum class Level { Notice, Warning, Error };
+    Level level;
+    std::string where;  // "file:line", or "--set robot.robot_id"; empty when global
+    std::string message;
+};
+
+struct ConfigResult {
+    Config config;
+    std::vector<ConfigDiag> diags;
+    bool ok() const;  // no Error diag
+};
+
+
+// Reads `path` (which must exist) and applies `overrides` in order on top.
+ConfigResult load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// Same, from text in memory; `name` stands for the file name in diagnostics.
+ConfigResult parse_config(const std::string& text, const std::string& name,
+                          const std::vector<std::string>& overrides = {});
+
+// The effective configuration as INI text, secrets masked ("****" when set, "" when not).
+std::string format_config(const Config& config);
+
+// The secrets in `config` that must never reach a log (non-empty ones only).
+std::vector<std::string> config_secrets(const Config& config);
+
+}  // namespace robotd
