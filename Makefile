@@ -1,0 +1,70 @@
+# robotd: host and cross builds, tests, the local demo.
+#   make                  build build/host/robotd
+#   make CROSS=aarch64    build build/aarch64/robotd (also CROSS=armhf)
+#   make test             install what is missing, build, run every test suite
+#   make run              install what is missing, build, start the local peer and robotd
+# Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
+# everything is there).
+
+CROSS ?=
+ARCH := $(if $(CROSS),$(CROSS),host)
+ifeq ($(wildcard toolchain/$(ARCH).mk),)
+$(error unknown CROSS=$(CROSS): expected aarch64 or armhf)
+endif
+include toolchain/$(ARCH).mk
+
+BUILD := build/$(ARCH)
+LWS := $(BUILD)/lws
+LWS_LIB := $(LWS)/lib/libwebsockets.a
+
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)
+CPPFLAGS += -Isrc -I$(LWS)/include -MMD -MP
+LDLIBS := $(LWS_LIB) -lmbedtls -lmbedx509 -lmbedcrypto -linih -lcjson -lpthread
+
+SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
+OBJS := $(SRCS:%.cpp=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/src/main.o
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
+
+.PHONY: all deps test run clean format cross-all
+all: $(BUILD)/robotd
+
+deps:
+	@toolchain/install-deps.sh --arch $(ARCH)
+
+$(LWS_LIB): third_party/libwebsockets/build.sh third_party/libwebsockets/SHA256SUMS | deps
+	third_party/libwebsockets/build.sh $(ARCH)
+
+$(BUILD)/obj/%.o: %.cpp | $(LWS_LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/librobotd.a: $(OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(LWS_LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/librobotd.a $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(LWS_LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/librobotd.a $(LDLIBS) -lgtest -lgtest_main
+
+tests/peer/node_modules/.package-lock.json: tests/peer/package-lock.json
+	cd tests/peer && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: deps $(BUILD)/robotd $(BUILD)/unit-tests tests/peer/node_modules/.package-lock.json
+	@tests/run-all.sh
+
+run: deps $(BUILD)/robotd tests/peer/node_modules/.package-lock.json
+	@tests/run-local.sh
+
+format:
+	clang-format -i $(SRCS) src/main.cpp $(wildcard src/*/*.h) $(UNIT_SRCS)
+
+clean:
+	rm -rf build/host/obj build/aarch64/obj build/armhf/obj build/*/robotd build/*/*.a build/*/unit-tests
+
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)

@@ -1,0 +1,144 @@
+#include "net/http_get.h"
+
+#include <cstring>
+
+#include "core/json.h"
+#include "core/version.h"
+#include "net/protocols.h"
+
+namespace robotd {
+
+namespace {
+// lws' reasons end with a newline and may be long; a log line wants neither.
+std::string trim_error(const char* text) {
+    std::string s = excerpt(text, 160);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '?')) s.pop_back();
+    return s;
+}
+}  // namespace
+
+HttpGet::HttpGet(Loop& loop, Done done)
+    : loop_(loop), done_(std::move(done)), timeout_(loop, [this] {
+          finish({false, result_.status, std::move(result_.body),
+                  "no complete reply within " + std::to_string(req_.timeout_ms) + " ms"});
+      }) {}
+
+void HttpGet::start(Request req) {
+    abort();
+    req_ = std::move(req);
+    result_ = HttpResult{};
+    busy_ = true;
+    path_ = req_.server.path + (req_.target.empty() ? "/" : req_.target);
+    const bool default_port = req_.server.port == (req_.server.tls() ? 443 : 80);
+    host_header_ = req_.server.host.find(':') != std::string::npos
+                       ? "[" + req_.server.host + "]"
+                       : req_.server.host;
+    if (!default_port) host_header_ += ":" + std::to_string(req_.server.port);
+
+    lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = loop_.context();
+    ci.vhost = loop_.vhost();
+    ci.address = req_.server.host.c_str();
+    ci.port = req_.server.port;
+    ci.ssl_connection = loop_.client_ssl_flags(req_.server.tls());
+    ci.path = path_.c_str();
+    ci.host = host_header_.c_str();
+    ci.origin = host_header_.c_str();
+    ci.method = "GET";
+    ci.alpn = "http/1.1";
+    ci.protocol = kProtoHttp;
+    ci.local_protocol_name = kProtoHttp;
+    ci.opaque_user_data = this;
+    ci.pwsi = &wsi_;
+    timeout_.start_ms(req_.timeout_ms);
+    // May fail synchronously, after CLIENT_CONNECTION_ERROR has already finished us.
+    if (!lws_client_connect_via_info(&ci) && busy_)
+        finish({false, 0, {}, "cannot start a connection to " + req_.server.str()});
+}
+
+void HttpGet::detach() {
+    if (wsi_) {
+        lws_set_opaque_user_data(wsi_, nullptr);
+        lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        wsi_ = nullptr;
+    }
+    timeout_.cancel();
+}
+
+void HttpGet::abort() {
+    detach();
+    busy_ = false;
+}
+
+void HttpGet::finish(HttpResult r) {
+    if (!busy_) return;
+    detach();
+    busy_ = false;
+    done_(r);
+}
+
+int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
+    switch (reason) {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+            auto** p = static_cast<unsigned char**>(in);
+            unsigned char* end = *p + len;
+            const std::string ua = "robotd/" ROBOTD_VERSION;
+            if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("user-agent:"),
+                                            reinterpret_cast<const unsigned char*>(ua.data()),
+                                            static_cast<int>(ua.size()), p, end))
+                return -1;
+            if (!req_.authorization.empty() &&
+                lws_add_http_header_by_token(
+                    wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+                    reinterpret_cast<const unsigned char*>(req_.authorization.data()),
+                    static_cast<int>(req_.authorization.size()), p, end))
+                return -1;
+            return 0;
+        }
+        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+            result_.status = static_cast<int>(lws_http_client_http_response(wsi));
+            return 0;
+        case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+            char buf[LWS_PRE + 2048];
+            char* px = buf + LWS_PRE;
+            int lenx = static_cast<int>(sizeof buf - LWS_PRE);
+            return lws_http_client_read(wsi, &px, &lenx) < 0 ? -1 : 0;
+        }
+        case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+            if (result_.body.size() + len > req_.max_body) {
+                finish({false, result_.status, {},
+                        "reply body over the " + std::to_string(req_.max_body / 1024) +
+                            " KiB limit"});
+                return -1;
+            }
+            result_.body.append(static_cast<const char*>(in), len);
+            return 0;
+        case LWS_CALLBACK_COMPLETED_CLIENT_HTTP: {
+            HttpResult r = std::move(result_);
+            r.ok = r.status >= 200 && r.status < 300;
+            if (!r.ok) r.error = "HTTP " + std::to_string(r.status) + " '" + excerpt(r.body) + "'";
+            finish(std::move(r));
+            return -1;  // one request per connection
+        }
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            wsi_ = nullptr;  // lws frees it after this callback
+            finish({false, result_.status, {},
+                    in ? trim_error(static_cast<const char*>(in)) : "connection failed"});
+            return 0;
+        case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+            wsi_ = nullptr;
+            finish({false, result_.status, {}, "connection closed before the reply was complete"});
+            return 0;
+        default:
+            return 0;
+    }
+}
+
+int http_get_callback(lws* wsi, lws_callback_reasons reason, void*, void* in, size_t len) {
+    auto* get = static_cast<HttpGet*>(lws_get_opaque_user_data(wsi));
+    if (!get) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+    return get->on_event(wsi, reason, in, len);
+}
+
+}  // namespace robotd

@@ -1,0 +1,161 @@
+#include "net/loop.h"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "net/protocols.h"
+
+namespace robotd {
+
+namespace {
+// Seconds a client connection may take to find a working server (DNS + TCP + TLS).
+constexpr unsigned kConnectTimeoutS = 5;
+}  // namespace
+
+Loop::Loop(Logger& log) : log_(log) {}
+
+Loop::~Loop() {
+    if (context_) lws_context_destroy(context_);
+}
+
+lws_vhost* Loop::make_vhost(const TlsSettings& tls, std::string* error) {
+    lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    const std::string name = "client" + std::to_string(++vhost_serial_);
+    info.vhost_name = name.c_str();
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocol_table();
+    info.connect_timeout_secs = kConnectTimeoutS;
+    info.timeout_secs = kConnectTimeoutS;
+    // lws sets up a vhost's client TLS only when the vhost itself carries this option.
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.client_ssl_ca_filepath = tls.verify ? tls.ca_file.c_str() : nullptr;
+    lws_vhost* vh = lws_create_vhost(context_, &info);
+    if (!vh) {
+        *error = tls.verify ? "cannot create the client vhost (is ca_file '" + tls.ca_file +
+                                  "' a readable PEM bundle?)"
+                            : "cannot create the client vhost";
+    }
+    return vh;
+}
+
+bool Loop::start(const TlsSettings& tls, std::string* error) {
+    if (tls.verify && access(tls.ca_file.c_str(), R_OK) != 0) {
+        *error = "ca_file '" + tls.ca_file + "': " + strerror(errno);
+        return false;
+    }
+    lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.user = this;
+    context_ = lws_create_context(&info);
+    if (!context_) {
+        *error = "cannot create the libwebsockets context";
+        return false;
+    }
+    vhost_ = make_vhost(tls, error);
+    if (!vhost_) return false;
+    tls_ = tls;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    const int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+        *error = std::string("signalfd: ") + strerror(errno);
+        return false;
+    }
+    lws_adopt_desc_t desc;
+    memset(&desc, 0, sizeof desc);
+    desc.vh = vhost_;
+    desc.type = LWS_ADOPT_RAW_FILE_DESC;
+    desc.fd.filefd = fd;
+    desc.vh_prot_name = kProtoSignal;
+    desc.opaque = this;
+    // On failure lws closes the fd itself.
+    if (!lws_adopt_descriptor_vhost_via_info(&desc)) {
+        *error = "cannot put the signal fd on the loop";
+        return false;
+    }
+    return true;
+}
+
+bool Loop::set_tls(const TlsSettings& tls, std::string* error) {
+    if (tls == tls_) return true;
+    if (tls.verify && access(tls.ca_file.c_str(), R_OK) != 0) {
+        *error = "ca_file '" + tls.ca_file + "': " + strerror(errno);
+        return false;
+    }
+    lws_vhost* vh = make_vhost(tls, error);
+    if (!vh) return false;
+    // The old vhost stays: the signal fd and any connection still on it keep working, and
+    // it is freed with the context. A CA change is rare (SIGHUP), so this costs little.
+    vhost_ = vh;
+    tls_ = tls;
+    return true;
+}
+
+int Loop::client_ssl_flags(bool tls) const {
+    if (!tls) return 0;
+    int flags = LCCSCF_USE_SSL;
+    if (!tls_.verify)
+        flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    return flags;
+}
+
+void Loop::run() {
+    while (!stopping_) {
+        if (lws_service(context_, 0) < 0) break;
+    }
+}
+
+void Loop::stop() {
+    stopping_ = true;
+    if (context_) lws_cancel_service(context_);
+}
+
+void Loop::handle_signal_fd(int fd) {
+    signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (on_signal_) on_signal_(static_cast<int>(si.ssi_signo));
+    }
+}
+
+int signal_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
+    auto* loop = static_cast<Loop*>(lws_get_opaque_user_data(wsi));
+    if (reason == LWS_CALLBACK_RAW_RX_FILE && loop)
+        loop->handle_signal_fd(lws_get_socket_fd(wsi));
+    return 0;
+}
+
+Timer::Timer(Loop& loop, std::function<void()> fn) : loop_(loop), fn_(std::move(fn)) {
+    sul_.owner = this;
+}
+
+void Timer::start_ms(uint32_t ms) {
+    armed_ = true;
+    lws_sul_schedule(loop_.context(), 0, &sul_.sul, &Timer::fire,
+                     static_cast<lws_usec_t>(ms) * LWS_US_PER_MS);
+}
+
+void Timer::cancel() {
+    if (!armed_) return;
+    armed_ = false;
+    lws_sul_schedule(loop_.context(), 0, &sul_.sul, &Timer::fire, LWS_SET_TIMER_USEC_CANCEL);
+}
+
+void Timer::fire(lws_sorted_usec_list_t* sul) {
+    Timer* t = reinterpret_cast<Sul*>(sul)->owner;
+    t->armed_ = false;
+    t->fn_();  // may re-arm this timer, but must not destroy it
+}
+
+}  // namespace robotd

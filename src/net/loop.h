@@ -1,0 +1,86 @@
+// The one libwebsockets context and its event loop: client vhost (TLS settings), timers
+// (lws_sul) and signals (a signalfd on the loop), all on the calling thread.
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/log.h"
+
+namespace robotd {
+
+struct TlsSettings {
+    std::string ca_file;
+    bool verify = true;
+    bool operator==(const TlsSettings& o) const { return ca_file == o.ca_file && verify == o.verify; }
+};
+
+class Loop {
+public:
+    explicit Loop(Logger& log);
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    // Creates the context, the client vhost and the signalfd for SIGTERM/SIGINT/SIGHUP
+    // (which the caller must have blocked). False with `error` set on failure.
+    bool start(const TlsSettings& tls, std::string* error);
+    // New TLS settings for connections made from now on (a new vhost when they differ).
+    bool set_tls(const TlsSettings& tls, std::string* error);
+    void on_signal(std::function<void(int signo)> fn) { on_signal_ = std::move(fn); }
+
+    void run();   // services until stop()
+    void stop();  // from any callback on the loop
+
+    lws_context* context() const { return context_; }
+    lws_vhost* vhost() const { return vhost_; }
+    // LCCSCF_* flags for a client connection under the current TLS settings.
+    int client_ssl_flags(bool tls) const;
+    Logger& log() const { return log_; }
+
+    // For the raw-file protocol callback only.
+    void handle_signal_fd(int fd);
+
+private:
+    lws_vhost* make_vhost(const TlsSettings& tls, std::string* error);
+
+    Logger& log_;
+    lws_context* context_ = nullptr;
+    lws_vhost* vhost_ = nullptr;
+    TlsSettings tls_;
+    unsigned vhost_serial_ = 0;
+    bool stopping_ = false;
+    std::function<void(int)> on_signal_;
+};
+
+// A one-shot timer on the loop; re-arm from its own callback for periodic work.
+// Cancelled when destroyed, so a callback never outlives its owner.
+class Timer {
+public:
+    Timer(Loop& loop, std::function<void()> fn);
+    ~Timer() { cancel(); }
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    void start_ms(uint32_t ms);  // (re)schedules
+    void cancel();
+    bool armed() const { return armed_; }
+
+private:
+    // Standard-layout holder: lws hands back the sul pointer, the first member.
+    struct Sul {
+        lws_sorted_usec_list_t sul;
+        Timer* owner;
+    };
+    static void fire(lws_sorted_usec_list_t* sul);
+
+    Loop& loop_;
+    std::function<void()> fn_;
+    Sul sul_{};
+    bool armed_ = false;
+};
+
+}  // namespace robotd

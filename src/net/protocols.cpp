@@ -1,0 +1,18 @@
+#include "net/protocols.h"
+
+namespace robotd {
+
+const char kProtoHttp[] = "robotd-http";
+const char kProtoSignal[] = "robotd-signal";
+
+const lws_protocols* protocol_table() {
+    // A constant table: lws keeps the pointer for the context's life.
+    static const lws_protocols table[] = {
+        {kProtoHttp, http_get_callback, 0, 0, 0, nullptr, 0},
+        {kProtoSignal, signal_callback, 0, 0, 0, nullptr, 0},
+        {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+    };
+    return table;
+}
+
+}  // namespace robotd

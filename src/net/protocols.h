@@ -1,0 +1,17 @@
+// The lws protocol table: one callback per connection kind, each dispatching to the
+// C++ object named by the wsi's opaque user data.
+#pragma once
+
+#include <libwebsockets.h>
+
+namespace robotd {
+
+extern const char kProtoHttp[];
+extern const char kProtoSignal[];
+
+const lws_protocols* protocol_table();
+
+int http_get_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+int signal_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+
+}  // namespace robotd

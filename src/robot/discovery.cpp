@@ -1,0 +1,148 @@
+#include "robot/discovery.h"
+
+#include "core/clock.h"
+
+namespace robotd {
+
+namespace {
+constexpr uint32_t kRetryMinMs = 1000;
+constexpr uint32_t kRetryMaxMs = 60000;
+constexpr const char* kTag = "discovery";
+}  // namespace
+
+struct Discovery::Task {
+    Task(Discovery& d, LookupSpec s)
+        : spec(std::move(s)),
+          get(d.loop_, [&d, this](const HttpResult& r) { d.done(*this, r); }),
+          retry(d.loop_, [&d, this] { d.run(*this); }) {}
+    LookupSpec spec;
+    HttpGet get;
+    Timer retry;
+    Backoff backoff{kRetryMinMs, kRetryMaxMs};
+    bool resolved = false;
+};
+
+Discovery::Discovery(Loop& loop, Logger& log, const Config& config)
+    : loop_(loop), log_(log), config_(config), rng_(std::random_device{}()) {}
+
+Discovery::~Discovery() = default;
+
+Discovery::Task& Discovery::add(LookupSpec spec) {
+    tasks_.push_back(std::make_unique<Task>(*this, std::move(spec)));
+    return *tasks_.back();
+}
+
+void Discovery::start() {
+    started_us_ = mono_us();
+    for (auto& spec : plan_lookups(config_)) run(add(std::move(spec)));
+}
+
+void Discovery::refresh(LookupId id) {
+    for (auto& t : tasks_) {
+        if (t->spec.id != id || t->get.busy() || t->retry.armed()) continue;
+        LOGI(log_, kTag, "looking up %s again", t->spec.name);
+        t->resolved = false;
+        t->backoff.reset();
+        run(*t);
+    }
+}
+
+void Discovery::run(Task& t) {
+    HttpGet::Request req;
+    req.server = t.spec.server;
+    req.target = t.spec.target;
+    req.timeout_ms = static_cast<uint32_t>(config_.misc.lookup_timeout * 1000);
+    req.max_body = kMaxLookupBody;
+    LOGD(log_, kTag, "GET %s%s", t.spec.server.str().c_str(), t.spec.target.c_str());
+    t.get.start(std::move(req));
+}
+
+void Discovery::done(Task& t, const HttpResult& r) {
+    const std::string url = t.spec.server.str() + t.spec.target;
+    std::string why = r.error, summary;
+    if (r.ok) why = apply(t.spec.id, r.body, &summary);
+    if (!why.empty()) {
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        const uint32_t delay = t.backoff.next(unit(rng_));
+        LOGW(log_, kTag, "%s lookup failed (%s: %s); retry %u in %.1f s", t.spec.name,
+             url.c_str(), why.c_str(), t.backoff.failures(), delay / 1000.0);
+        t.retry.start_ms(delay);
+        return;
+    }
+    t.resolved = true;
+    t.backoff.reset();
+    LOGI(log_, kTag, "%s: %s", t.spec.name, summary.c_str());
+    if (t.spec.id == LookupId::Owner && endpoints_.owner) {
+        // Moderators belong to the owner the server names; ask (again) for that owner.
+        LookupSpec mods = moderators_lookup(config_, *endpoints_.owner);
+        Task* existing = nullptr;
+        for (auto& task : tasks_)
+            if (task->spec.id == LookupId::Moderators) existing = task.get();
+        if (!existing) {
+            run(add(std::move(mods)));
+        } else if (existing->spec.target != mods.target) {
+            existing->retry.cancel();
+            existing->spec = std::move(mods);
+            run(*existing);
+        }
+    }
+    if (on_resolved_) on_resolved_(t.spec.id);
+    bool all = true;
+    for (auto& task : tasks_) all = all && task->resolved;
+    if (all && !announced_ && tasks_.size() > 1) {
+        announced_ = true;
+        LOGI(log_, kTag, "all %zu lookups answered in %.0f ms", tasks_.size(),
+             (mono_us() - started_us_) / 1000.0);
+    }
+}
+
+std::string Discovery::apply(LookupId id, const std::string& body, std::string* summary) {
+    auto take = [&](auto parsed, auto& slot, auto describe_fn) -> std::string {
+        if (!parsed.value) return parsed.error;
+        *summary = describe_fn(*parsed.value);
+        slot = std::move(*parsed.value);
+        return {};
+    };
+    auto host_port = [](const HostPort& hp) { return hp.host + ":" + std::to_string(hp.port); };
+    auto number = [](int n) { return std::to_string(n); };
+    auto text = [](const std::string& s) { return s; };
+    switch (id) {
+        case LookupId::Control:
+            return take(parse_host_port(body), endpoints_.control, host_port);
+        case LookupId::Chat:
+            return take(parse_host_port(body), endpoints_.chat, host_port);
+        case LookupId::RelayHost:
+            return take(parse_host(body), endpoints_.relay_host, text);
+        case LookupId::VideoPort:
+            return take(parse_port(body, "mpeg_stream_port"), endpoints_.video_port, number);
+        case LookupId::AudioPort:
+            return take(parse_port(body, "audio_stream_port"), endpoints_.audio_port, number);
+        case LookupId::Owner:
+            return take(parse_owner(body), endpoints_.owner,
+                        [](const std::string& o) { return "'" + o + "'"; });
+        case LookupId::Settings:
+            return take(parse_robot_settings(body), endpoints_.settings,
+                        [](const RobotSettings& s) { return describe(s); });
+        case LookupId::Moderators:
+            return take(parse_moderators(body), endpoints_.moderators,
+                        [](const std::vector<std::string>& mods) {
+                            std::string out;
+                            for (const auto& m : mods) out += (out.empty() ? "" : ", ") + m;
+                            return out.empty() ? std::string("(none)") : out;
+                        });
+        case LookupId::Wifi: {
+            std::string err = take(parse_wifi_login(body), endpoints_.wifi,
+                                   [](const WifiLogin& w) { return "network '" + w.name + "'"; });
+            // The password is a secret from here on: mask it in every later log line.
+            if (err.empty()) {
+                auto secrets = config_secrets(config_);
+                secrets.push_back(endpoints_.wifi->password);
+                log_.set_secrets(std::move(secrets));
+            }
+            return err;
+        }
+    }
+    return "unknown lookup";
+}
+
+}  // namespace robotd
