@@ -34,12 +34,32 @@ void HttpGet::start(Request req) {
                        ? "[" + req_.server.host + "]"
                        : req_.server.host;
     if (!default_port) host_header_ += ":" + std::to_string(req_.server.port);
+    timeout_.start_ms(req_.timeout_ms);
+    if (auto address = Resolver::literal(req_.server.host)) {
+        connect(*address);
+        return;
+    }
+    resolve_ticket_ = loop_.resolver().resolve(
+        req_.server.host, [this](const std::string& address, const std::string& error) {
+            resolve_ticket_ = 0;
+            if (address.empty()) {
+                finish({false, 0, {}, error});
+                return;
+            }
+            LOGD(loop_.log(), "net", "%s is %s", req_.server.host.c_str(), address.c_str());
+            connect(address);
+        });
+}
 
+void HttpGet::connect(const std::string& address) {
+    address_ = address;
     lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = loop_.context();
     ci.vhost = loop_.vhost();
-    ci.address = req_.server.host.c_str();
+    // lws gets the number, so it never resolves on the loop; the Host header (which lws
+    // also uses for SNI and the certificate's name check) keeps the name.
+    ci.address = address_.c_str();
     ci.port = req_.server.port;
     ci.ssl_connection = loop_.client_ssl_flags(req_.server.tls());
     ci.path = path_.c_str();
@@ -51,13 +71,16 @@ void HttpGet::start(Request req) {
     ci.local_protocol_name = kProtoHttp;
     ci.opaque_user_data = this;
     ci.pwsi = &wsi_;
-    timeout_.start_ms(req_.timeout_ms);
     // May fail synchronously, after CLIENT_CONNECTION_ERROR has already finished us.
     if (!lws_client_connect_via_info(&ci) && busy_)
         finish({false, 0, {}, "cannot start a connection to " + req_.server.str()});
 }
 
 void HttpGet::detach() {
+    if (resolve_ticket_) {
+        loop_.resolver().cancel(resolve_ticket_);
+        resolve_ticket_ = 0;
+    }
     if (wsi_) {
         lws_set_opaque_user_data(wsi_, nullptr);
         lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

@@ -44,6 +44,7 @@ public:
     int on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
 
 private:
+    void connect(const std::string& address);
     void finish(HttpResult r);
     void detach();
 
@@ -51,7 +52,8 @@ private:
     Done done_;
     Timer timeout_;
     Request req_;
-    std::string path_, host_header_;
+    std::string path_, host_header_, address_;
+    uint64_t resolve_ticket_ = 0;
     lws* wsi_ = nullptr;
     bool busy_ = false;
     HttpResult result_;

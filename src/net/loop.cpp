@@ -16,9 +16,10 @@ namespace {
 constexpr unsigned kConnectTimeoutS = 5;
 }  // namespace
 
-Loop::Loop(Logger& log) : log_(log) {}
+Loop::Loop(Logger& log) : log_(log), resolver_(std::make_unique<Resolver>(*this)) {}
 
 Loop::~Loop() {
+    resolver_.reset();  // first: its workers must not wake a destroyed context
     if (context_) lws_context_destroy(context_);
 }
 
@@ -127,6 +128,17 @@ void Loop::handle_signal_fd(int fd) {
     while (read(fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (on_signal_) on_signal_(static_cast<int>(si.ssi_signo));
     }
+}
+
+void Loop::handle_wake() { resolver_->deliver(); }
+
+int wake_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
+    // Broadcast once per vhost; handle_wake() is idempotent, so the repeats cost nothing.
+    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+        if (auto* loop = static_cast<Loop*>(lws_context_user(lws_get_context(wsi))))
+            loop->handle_wake();
+    }
+    return 0;
 }
 
 int signal_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {

@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/log.h"
+#include "net/resolver.h"
 
 namespace robotd {
 
@@ -40,9 +42,11 @@ public:
     // LCCSCF_* flags for a client connection under the current TLS settings.
     int client_ssl_flags(bool tls) const;
     Logger& log() const { return log_; }
+    Resolver& resolver() { return *resolver_; }
 
-    // For the raw-file protocol callback only.
+    // For the protocol callbacks only.
     void handle_signal_fd(int fd);
+    void handle_wake();  // after lws_cancel_service() from another thread
 
 private:
     lws_vhost* make_vhost(const TlsSettings& tls, std::string* error);
@@ -54,6 +58,7 @@ private:
     unsigned vhost_serial_ = 0;
     bool stopping_ = false;
     std::function<void(int)> on_signal_;
+    std::unique_ptr<Resolver> resolver_;
 };
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.

@@ -4,12 +4,14 @@ namespace robotd {
 
 const char kProtoHttp[] = "robotd-http";
 const char kProtoSignal[] = "robotd-signal";
+const char kProtoWake[] = "robotd-wake";
 
 const lws_protocols* protocol_table() {
     // A constant table: lws keeps the pointer for the context's life.
     static const lws_protocols table[] = {
         {kProtoHttp, http_get_callback, 0, 0, 0, nullptr, 0},
         {kProtoSignal, signal_callback, 0, 0, 0, nullptr, 0},
+        {kProtoWake, wake_callback, 0, 0, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     return table;

@@ -56,6 +56,15 @@ describe('discovery', () => {
         });
     }
 
+    test('a server named by host name is resolved off the loop and answered', async () => {
+        // "localhost" comes from /etc/hosts: the resolver thread runs, no DNS traffic leaves.
+        const url = peer.info.urls.discovery_https.replace('127.0.0.1', 'localhost');
+        await run({ https: true, misc: { info_server: url, api_server: url } }, async (robot) => {
+            await robot.wait(/ I discovery: all 8 lookups answered/);
+            assert.match(robot.log.text(), / D net: localhost is (127\.0\.0\.1|::1)$/m);
+        });
+    });
+
     test('a CA that did not sign the server fails the https lookup clearly, and it is retried', async () => {
         const before = (await peer.requests()).length;
         await run({ https: true, misc: { ca_file: peer.info.wrong_ca_file } }, async (robot) => {
