@@ -70,6 +70,17 @@ describe('command line', () => {
         assert.match(r.stderr, /robot_id is required/);
     });
 
+    test('logs go to syslog, not stderr, when stderr is not a terminal or with --syslog', async () => {
+        const conf = writeConfig('[robot]\ncamera_id = c\n');  // refused: no robot_id
+        for (const args of [[], ['--syslog']]) {
+            const r = await runRobotd(['--config', conf, ...args]);
+            assert.equal(r.code, 2);
+            assert.equal(r.stderr, '', `stderr stays empty with ${JSON.stringify(args)}`);
+        }
+        const loud = await runRobotd(['--config', conf, '--stderr']);
+        assert.match(loud.stderr, / E robotd: \[robot\] robot_id is required/);
+    });
+
     test('links mbedTLS and no OpenSSL', () => {
         const ldd = execFileSync('ldd', [robotdBin], { encoding: 'utf8' });
         assert.doesNotMatch(ldd, /libssl|libcrypto/);
