@@ -16,35 +16,32 @@ add() {  # suite pass fail skip
     [ "$3" -eq 0 ] || broken+=("$1")
 }
 
+# Counts a suite from its log with three sed patterns (pass, fail, skip); a suite that
+# exits non-zero without counting a failure (a crash, a missing binary) is one failure.
+tally() {  # name rc pass-sed fail-sed skip-sed
+    local log="$logs/$1.log" p f s
+    p=$(sed -n "$3" "$log" | tail -1)
+    f=$(sed -n "$4" "$log" | tail -1)
+    s=$(sed -n "$5" "$log" | tail -1)
+    p=${p:-0} f=${f:-0} s=${s:-0}
+    if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    add "$1" "$p" "$f" "$s"
+}
+
 # GoogleTest: its summary lines give the counts.
 run_gtest() {  # name binary
-    local log="$logs/$1.log"
-    "$2" --gtest_color=no >"$log" 2>&1
-    local rc=$?
-    local p f s
-    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-    s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-    p=${p:-0} f=${f:-0} s=${s:-0}
-    # A crash prints no summary: count it as one failure.
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    add "$1" "$p" "$f" "$s"
+    "$2" --gtest_color=no >"$logs/$1.log" 2>&1
+    tally "$1" $? 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' \
+        's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p'
 }
 
 # TAP with node's "# pass N" / "# fail N" / "# skipped N" trailer (also from tests/cross).
 run_tap() {  # name command...
     local name=$1
     shift
-    local log="$logs/$name.log"
-    "$@" >"$log" 2>&1
-    local rc=$?
-    local p f s
-    p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
-    f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
-    s=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$log" | tail -1)
-    p=${p:-0} f=${f:-0} s=${s:-0}
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    add "$name" "$p" "$f" "$s"
+    "$@" >"$logs/$name.log" 2>&1
+    tally "$name" $? 's/^# pass \([0-9]*\)$/\1/p' 's/^# fail \([0-9]*\)$/\1/p' \
+        's/^# skipped \([0-9]*\)$/\1/p'
 }
 
 node_test() { node --test --test-reporter=tap --test-concurrency=2 "$@"; }
