@@ -28,7 +28,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test run clean format cross-all
+.PHONY: all deps deps-peer test run clean format
 all: $(BUILD)/robotd
 
 deps:
@@ -51,14 +51,14 @@ $(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(LWS_LIB)
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(LWS_LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/librobotd.a $(LDLIBS) -lgtest -lgtest_main
 
-tests/peer/node_modules/.package-lock.json: tests/peer/package-lock.json
-	cd tests/peer && npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+# Tests and the demo also need the peer's npm packages.
+deps-peer:
+	@toolchain/install-deps.sh --arch $(ARCH) --npm
 
-test: deps $(BUILD)/robotd $(BUILD)/unit-tests tests/peer/node_modules/.package-lock.json
+test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests
 	@tests/run-all.sh
 
-run: deps $(BUILD)/robotd tests/peer/node_modules/.package-lock.json
+run: deps-peer $(BUILD)/robotd
 	@tests/run-local.sh
 
 format:

@@ -2,9 +2,10 @@
 # Installs, from Debian's archive, everything robotd needs to build and test on this host
 # and to cross-build for ARM; idempotent, and a sub-second no-op when nothing is missing.
 #
-# usage: toolchain/install-deps.sh [--arch host|aarch64|armhf]... [--source]
+# usage: toolchain/install-deps.sh [--arch host|aarch64|armhf]... [--source] [--npm]
 #   --arch A   also set up cross building for A (repeatable; default: host only)
 #   --source   make sure a deb-src entry for bookworm exists (for `apt-get source`)
+#   --npm      also install the npm packages of tests/peer (npm ci, pinned by its lock file)
 # Prints one line when it installs something, nothing otherwise. Uses sudo when not root;
 # apt-get's own output goes to $INSTALL_DEPS_LOG (default /tmp/robotd-install-deps.log).
 set -euo pipefail
@@ -35,13 +36,15 @@ NODE_MIN_MAJOR=20
 orig_args=("$@")
 archs=()
 want_source=0
+want_npm=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) [ $# -ge 2 ] || { echo "install-deps: --arch needs a value" >&2; exit 2; }
             archs+=("$2"); shift 2 ;;
     --arch=*) archs+=("${1#--arch=}"); shift ;;
     --source) want_source=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --npm) want_npm=1; shift ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +67,20 @@ for a in "${archs[@]}"; do
   for p in $CROSS_DEV_PACKAGES; do wanted="$wanted $p:$deb"; done
   foreign_needed="$foreign_needed $deb"
 done
+
+# The npm packages of tests/peer, as the invoking user (no sudo: they live in the tree).
+# node_modules/.package-lock.json is npm's own record of the last install: newer than the
+# lock file means nothing to do.
+npm_deps() {
+  [ "$want_npm" = 1 ] || return 0
+  local peer
+  peer="$(cd "$(dirname "$0")/.." && pwd)/tests/peer"
+  [ "$peer/node_modules/.package-lock.json" -nt "$peer/package-lock.json" ] && return 0
+  echo "install-deps: npm ci in tests/peer"
+  (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error) || {
+    echo "install-deps: npm ci in $peer failed" >&2; exit 1; }
+  touch "$peer/node_modules/.package-lock.json"
+}
 
 # --- what is missing (one dpkg-query for all packages) ------------------------------------
 # Prints the requested names that are not installed. A bare name matches the native arch or
@@ -133,6 +150,7 @@ fi
 missing="$(echo $missing)"   # squeeze blanks
 if [ -z "$missing" ] && [ -z "$add_archs" ] && [ "$need_src_update" = 0 ]; then
   warn_old_node
+  npm_deps
   exit 0
 fi
 
@@ -262,4 +280,5 @@ if [ -n "$missing" ]; then
 fi
 
 warn_old_node
+npm_deps
 exit 0
