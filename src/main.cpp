@@ -23,8 +23,8 @@ void print_diags(const std::vector<ConfigDiag>& diags) {
         const char* level = d.level == ConfigDiag::Level::Error     ? "error"
                             : d.level == ConfigDiag::Level::Warning ? "warning"
                                                                     : "note";
-        fprintf(stderr, "robotd: %s%s%s: %s\n", d.where.c_str(), d.where.empty() ? "" : ": ",
-                level, d.message.c_str());
+        fprintf(stderr, "robotd: %s%s%s: %s\n", d.where.c_str(), d.where.empty() ? "" : ": ", level,
+                d.message.c_str());
     }
 }
 
@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (o.version) {
-        printf("robotd %s (libwebsockets %s, mbedTLS)\n", ROBOTD_VERSION, lws_get_library_version());
+        printf("robotd %s (libwebsockets %s, mbedTLS)\n", ROBOTD_VERSION,
+               lws_get_library_version());
         return 0;
     }
 

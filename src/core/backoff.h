@@ -7,7 +7,7 @@
 namespace robotd {
 
 class Backoff {
-public:
+  public:
     // Delays grow from `min_ms` doubling per failure up to `max_ms`.
     Backoff(uint32_t min_ms, uint32_t max_ms) : min_ms_(min_ms), max_ms_(max_ms) {}
 
@@ -18,7 +18,7 @@ public:
     void reset() { failures_ = 0; }
     uint32_t failures() const { return failures_; }
 
-private:
+  private:
     uint32_t min_ms_;
     uint32_t max_ms_;
     uint32_t failures_ = 0;

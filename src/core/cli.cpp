@@ -34,7 +34,8 @@ CliParse parse_cli(const std::vector<std::string>& args) {
             o.help = true;
         } else if (a == "--version" || a == "-V") {
             o.version = true;
-        } else if (a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos) {
+        } else if (a.size() >= 2 && a[0] == '-' &&
+                   a.find_first_not_of('v', 1) == std::string::npos) {
             o.verbosity += static_cast<int>(a.size() - 1);
         } else if (a == "--verbose") {
             ++o.verbosity;

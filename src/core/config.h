@@ -17,8 +17,8 @@ struct Config {
         std::string robot_id;
         std::string camera_id;
         std::string type = "none";
-        std::string stream_key;  // secret
-        std::string api_key;     // secret
+        std::string stream_key;       // secret
+        std::string api_key;          // secret
         double turn_delay = 0.4;      // seconds
         double straight_delay = 0.5;  // seconds
     } robot;
@@ -72,7 +72,6 @@ struct ConfigResult {
     std::vector<ConfigDiag> diags;
     bool ok() const;  // no Error diag
 };
-
 
 // Reads `path` (which must exist) and applies `overrides` in order on top.
 ConfigResult load_config(const std::string& path, const std::vector<std::string>& overrides);

@@ -29,8 +29,7 @@ void Logger::set_secrets(std::vector<std::string> secrets) {
 
 std::string Logger::mask(std::string text) const {
     for (const auto& secret : secrets_) {
-        for (size_t at = text.find(secret); at != std::string::npos;
-             at = text.find(secret, at + 4))
+        for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 4))
             text.replace(at, secret.size(), "****");
     }
     return text;

@@ -12,7 +12,7 @@ enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
 enum class LogSink { Stderr, Syslog };
 
 class Logger {
-public:
+  public:
     Logger(LogLevel level, LogSink sink);
     ~Logger();
     Logger(const Logger&) = delete;
@@ -32,14 +32,14 @@ public:
     // Masks every secret in `text`; exposed for tests and for messages built elsewhere.
     std::string mask(std::string text) const;
 
-private:
+  private:
     LogLevel level_;
     LogSink sink_;
     std::vector<std::string> secrets_;
 };
 
-#define LOG_AT(logger, lvl, tag, ...)                                        \
-    do {                                                                     \
+#define LOG_AT(logger, lvl, tag, ...)                                       \
+    do {                                                                    \
         if ((logger).enabled(lvl)) (logger).log((lvl), (tag), __VA_ARGS__); \
     } while (0)
 #define LOGE(logger, tag, ...) LOG_AT(logger, ::robotd::LogLevel::Error, tag, __VA_ARGS__)

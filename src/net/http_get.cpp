@@ -30,9 +30,8 @@ void HttpGet::start(Request req) {
     busy_ = true;
     path_ = req_.server.path + (req_.target.empty() ? "/" : req_.target);
     const bool default_port = req_.server.port == (req_.server.tls() ? 443 : 80);
-    host_header_ = req_.server.host.find(':') != std::string::npos
-                       ? "[" + req_.server.host + "]"
-                       : req_.server.host;
+    host_header_ = req_.server.host.find(':') != std::string::npos ? "[" + req_.server.host + "]"
+                                                                   : req_.server.host;
     if (!default_port) host_header_ += ":" + std::to_string(req_.server.port);
     timeout_.start_ms(req_.timeout_ms);
     if (auto address = Resolver::literal(req_.server.host)) {
@@ -107,7 +106,8 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
             auto** p = static_cast<unsigned char**>(in);
             unsigned char* end = *p + len;
             const std::string ua = "robotd/" ROBOTD_VERSION;
-            if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("user-agent:"),
+            if (lws_add_http_header_by_name(wsi,
+                                            reinterpret_cast<const unsigned char*>("user-agent:"),
                                             reinterpret_cast<const unsigned char*>(ua.data()),
                                             static_cast<int>(ua.size()), p, end))
                 return -1;
@@ -130,9 +130,11 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
         }
         case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
             if (result_.body.size() + len > req_.max_body) {
-                finish({false, result_.status, {},
-                        "reply body over the " + std::to_string(req_.max_body / 1024) +
-                            " KiB limit"});
+                finish(
+                    {false,
+                     result_.status,
+                     {},
+                     "reply body over the " + std::to_string(req_.max_body / 1024) + " KiB limit"});
                 return -1;
             }
             result_.body.append(static_cast<const char*>(in), len);
@@ -146,7 +148,9 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
         }
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
             wsi_ = nullptr;  // lws frees it after this callback
-            finish({false, result_.status, {},
+            finish({false,
+                    result_.status,
+                    {},
                     in ? trim_error(static_cast<const char*>(in)) : "connection failed"});
             return 0;
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:

@@ -20,7 +20,7 @@ struct HttpResult {
 };
 
 class HttpGet {
-public:
+  public:
     using Done = std::function<void(const HttpResult&)>;
     // `done` runs on the loop; it may start() this object again but must not destroy it.
     HttpGet(Loop& loop, Done done);
@@ -43,7 +43,7 @@ public:
     // For the protocol callback only.
     int on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
 
-private:
+  private:
     void connect(const std::string& address);
     void finish(HttpResult r);
     void detach();

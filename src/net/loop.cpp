@@ -130,7 +130,9 @@ void Loop::handle_signal_fd(int fd) {
     }
 }
 
-void Loop::handle_wake() { resolver_->deliver(); }
+void Loop::handle_wake() {
+    resolver_->deliver();
+}
 
 int wake_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
     // Broadcast once per vhost; handle_wake() is idempotent, so the repeats cost nothing.
@@ -143,8 +145,7 @@ int wake_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
 
 int signal_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
     auto* loop = static_cast<Loop*>(lws_get_opaque_user_data(wsi));
-    if (reason == LWS_CALLBACK_RAW_RX_FILE && loop)
-        loop->handle_signal_fd(lws_get_socket_fd(wsi));
+    if (reason == LWS_CALLBACK_RAW_RX_FILE && loop) loop->handle_signal_fd(lws_get_socket_fd(wsi));
     return 0;
 }
 

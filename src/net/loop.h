@@ -17,11 +17,13 @@ namespace robotd {
 struct TlsSettings {
     std::string ca_file;
     bool verify = true;
-    bool operator==(const TlsSettings& o) const { return ca_file == o.ca_file && verify == o.verify; }
+    bool operator==(const TlsSettings& o) const {
+        return ca_file == o.ca_file && verify == o.verify;
+    }
 };
 
 class Loop {
-public:
+  public:
     explicit Loop(Logger& log);
     ~Loop();
     Loop(const Loop&) = delete;
@@ -48,7 +50,7 @@ public:
     void handle_signal_fd(int fd);
     void handle_wake();  // after lws_cancel_service() from another thread
 
-private:
+  private:
     lws_vhost* make_vhost(const TlsSettings& tls, std::string* error);
 
     Logger& log_;
@@ -64,7 +66,7 @@ private:
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
 // Cancelled when destroyed, so a callback never outlives its owner.
 class Timer {
-public:
+  public:
     Timer(Loop& loop, std::function<void()> fn);
     ~Timer() { cancel(); }
     Timer(const Timer&) = delete;
@@ -74,7 +76,7 @@ public:
     void cancel();
     bool armed() const { return armed_; }
 
-private:
+  private:
     // Standard-layout holder: lws hands back the sul pointer, the first member.
     struct Sul {
         lws_sorted_usec_list_t sul;

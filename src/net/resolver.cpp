@@ -60,9 +60,10 @@ void lookup(const std::string& host, std::string* address, std::string* error) {
             break;
         }
     char text[INET6_ADDRSTRLEN] = {};
-    const void* raw = pick->ai_family == AF_INET
-                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(pick->ai_addr)->sin_addr)
-                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(pick->ai_addr)->sin6_addr);
+    const void* raw =
+        pick->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(pick->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(pick->ai_addr)->sin6_addr);
     if (inet_ntop(pick->ai_family, raw, text, sizeof text))
         *address = text;
     else
@@ -96,7 +97,9 @@ uint64_t Resolver::resolve(const std::string& host, Done done) {
     return ticket;
 }
 
-void Resolver::cancel(uint64_t ticket) { waiting_.erase(ticket); }
+void Resolver::cancel(uint64_t ticket) {
+    waiting_.erase(ticket);
+}
 
 void Resolver::deliver() {
     std::vector<Inbox::Answer> answers;

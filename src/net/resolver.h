@@ -15,7 +15,7 @@ namespace robotd {
 class Loop;
 
 class Resolver {
-public:
+  public:
     // `address` is numeric ("192.0.2.1", "2001:db8::1") or empty with `error` set.
     using Done = std::function<void(const std::string& address, const std::string& error)>;
 
@@ -33,7 +33,7 @@ public:
     // On the loop, after a wake-up: delivers finished queries.
     void deliver();
 
-private:
+  private:
     struct Inbox;
     Loop& loop_;
     std::shared_ptr<Inbox> inbox_;

@@ -10,24 +10,36 @@ void log_config_diags(Logger& log, const std::vector<ConfigDiag>& diags) {
     for (const auto& d : diags) {
         const char* where = d.where.empty() ? "config" : d.where.c_str();
         switch (d.level) {
-            case ConfigDiag::Level::Error: LOGE(log, "config", "%s: %s", where, d.message.c_str()); break;
-            case ConfigDiag::Level::Warning: LOGW(log, "config", "%s: %s", where, d.message.c_str()); break;
-            case ConfigDiag::Level::Notice: LOGI(log, "config", "%s: %s", where, d.message.c_str()); break;
+            case ConfigDiag::Level::Error:
+                LOGE(log, "config", "%s: %s", where, d.message.c_str());
+                break;
+            case ConfigDiag::Level::Warning:
+                LOGW(log, "config", "%s: %s", where, d.message.c_str());
+                break;
+            case ConfigDiag::Level::Notice:
+                LOGI(log, "config", "%s: %s", where, d.message.c_str());
+                break;
         }
     }
 }
 
 std::string check_runnable(const Config& c) {
-    if (c.robot.robot_id.empty()) return "[robot] robot_id is required (the id the site gave the robot)";
+    if (c.robot.robot_id.empty())
+        return "[robot] robot_id is required (the id the site gave the robot)";
     if (c.robot.camera_id.empty() && !(c.camera.no_camera && c.camera.no_mic))
         return "[robot] camera_id is required unless no_camera and no_mic are both true";
     return {};
 }
 
-TlsSettings tls_settings(const Config& c) { return {c.misc.ca_file, c.misc.secure_cert}; }
+TlsSettings tls_settings(const Config& c) {
+    return {c.misc.ca_file, c.misc.secure_cert};
+}
 
 Daemon::Daemon(Loop& loop, Logger& log, std::string config_path, std::vector<std::string> overrides)
-    : loop_(loop), log_(log), config_path_(std::move(config_path)), overrides_(std::move(overrides)) {}
+    : loop_(loop),
+      log_(log),
+      config_path_(std::move(config_path)),
+      overrides_(std::move(overrides)) {}
 
 Daemon::~Daemon() = default;
 
@@ -35,8 +47,9 @@ void Daemon::start(Config config) {
     config_ = std::move(config);
     log_.set_secrets(config_secrets(config_));
     if (!config_.misc.secure_cert)
-        LOGW(log_, kTag, "TLS certificate verification is OFF ([misc] secure_cert=false): "
-                         "any server can pretend to be yours");
+        LOGW(log_, kTag,
+             "TLS certificate verification is OFF ([misc] secure_cert=false): "
+             "any server can pretend to be yours");
     log_endpoints();
     discovery_ = std::make_unique<Discovery>(loop_, log_, config_);
     discovery_->start();
@@ -45,12 +58,15 @@ void Daemon::start(Config config) {
 void Daemon::log_endpoints() const {
     const auto& m = config_.misc;
     LOGI(log_, kTag, "robot %s, camera %s; info server %s, api server %s",
-         config_.robot.robot_id.c_str(), config_.robot.camera_id.c_str(), m.info_server.str().c_str(),
-         m.api_server.str().c_str());
+         config_.robot.robot_id.c_str(), config_.robot.camera_id.c_str(),
+         m.info_server.str().c_str(), m.api_server.str().c_str());
     const std::string tls = m.secure_cert ? "verified against " + m.ca_file : "NOT verified";
     LOGI(log_, kTag, "app server %s, user server %s, eio %s; TLS %s", m.app_server.str().c_str(),
          m.user_server.str().c_str(),
-         m.eio == EioMode::Auto ? "auto" : m.eio == EioMode::V3 ? "3" : "4", tls.c_str());
+         m.eio == EioMode::Auto ? "auto"
+         : m.eio == EioMode::V3 ? "3"
+                                : "4",
+         tls.c_str());
 }
 
 void Daemon::reload() {

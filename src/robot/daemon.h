@@ -14,7 +14,7 @@
 namespace robotd {
 
 class Daemon {
-public:
+  public:
     Daemon(Loop& loop, Logger& log, std::string config_path, std::vector<std::string> overrides);
     ~Daemon();
 
@@ -24,7 +24,7 @@ public:
     void reload();
     void stop();
 
-private:
+  private:
     void log_endpoints() const;
 
     Loop& loop_;

@@ -64,8 +64,8 @@ void Discovery::done(Task& t, const HttpResult& r) {
     if (!why.empty()) {
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         const uint32_t delay = t.backoff.next(unit(rng_));
-        LOGW(log_, kTag, "%s lookup failed (%s: %s); retry %u in %.1f s", t.spec.name,
-             url.c_str(), why.c_str(), t.backoff.failures(), delay / 1000.0);
+        LOGW(log_, kTag, "%s lookup failed (%s: %s); retry %u in %.1f s", t.spec.name, url.c_str(),
+             why.c_str(), t.backoff.failures(), delay / 1000.0);
         t.retry.start_ms(delay);
         return;
     }

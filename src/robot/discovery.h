@@ -28,7 +28,7 @@ struct Endpoints {
 };
 
 class Discovery {
-public:
+  public:
     Discovery(Loop& loop, Logger& log, const Config& config);
     ~Discovery();
     Discovery(const Discovery&) = delete;
@@ -41,7 +41,7 @@ public:
     // Called on the loop each time a lookup succeeds.
     void on_resolved(std::function<void(LookupId)> fn) { on_resolved_ = std::move(fn); }
 
-private:
+  private:
     struct Task;
     Task& add(LookupSpec spec);
     void run(Task& t);

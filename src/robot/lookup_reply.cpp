@@ -89,8 +89,8 @@ Parsed<std::string> parse_owner(std::string_view body) {
     if (!doc) return Parsed<std::string>::fail(err);
     auto owner = json_string(doc.get(), "owner");
     if (!owner)
-        return Parsed<std::string>::fail("reply has no string 'owner' (keys: " +
-                                         json_keys(doc.get()) + ")");
+        return Parsed<std::string>::fail(
+            "reply has no string 'owner' (keys: " + json_keys(doc.get()) + ")");
     return {owner, {}};
 }
 
@@ -141,8 +141,8 @@ Parsed<WifiLogin> parse_wifi_login(std::string_view body) {
     auto name = json_string(doc.get(), "wifi_name");
     auto pass = json_string(doc.get(), "wifi_password");
     if (!name || !pass)
-        return Parsed<WifiLogin>::fail("reply lacks 'wifi_name'/'wifi_password' (keys: " +
-                                       json_keys(doc.get()) + ")");
+        return Parsed<WifiLogin>::fail(
+            "reply lacks 'wifi_name'/'wifi_password' (keys: " + json_keys(doc.get()) + ")");
     return {WifiLogin{*name, *pass}, {}};
 }
 

@@ -26,8 +26,8 @@ struct HostPort {
 
 struct RobotSettings {
     std::optional<int> xres, yres;
-    std::optional<bool> mic_enabled, anonymous_control, public_robot, dev_mode,
-        non_global_chat, profanity_filter, mute_tts;
+    std::optional<bool> mic_enabled, anonymous_control, public_robot, dev_mode, non_global_chat,
+        profanity_filter, mute_tts;
 };
 
 struct WifiLogin {

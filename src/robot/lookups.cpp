@@ -33,8 +33,8 @@ std::vector<LookupSpec> plan_lookups(const Config& c) {
     };
     const bool video = !c.camera.no_camera, audio = !c.camera.no_mic;
     if (video || audio)
-        plan.push_back({LookupId::RelayHost, "relay host", info,
-                        "/get_websocket_relay_host/" + camera});
+        plan.push_back(
+            {LookupId::RelayHost, "relay host", info, "/get_websocket_relay_host/" + camera});
     if (video)
         plan.push_back({LookupId::VideoPort, "video port", info, "/get_video_port/" + camera});
     if (audio)

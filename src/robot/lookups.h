@@ -11,7 +11,17 @@
 
 namespace robotd {
 
-enum class LookupId { Control, Chat, RelayHost, VideoPort, AudioPort, Owner, Settings, Moderators, Wifi };
+enum class LookupId {
+    Control,
+    Chat,
+    RelayHost,
+    VideoPort,
+    AudioPort,
+    Owner,
+    Settings,
+    Moderators,
+    Wifi
+};
 
 struct LookupSpec {
     LookupId id;

@@ -93,8 +93,9 @@ TEST(LookupReply, RobotSettingsAcceptLooseTypesAndIgnoreUnknownKeys) {
     EXPECT_TRUE(*r.value->mute_tts);
     EXPECT_FALSE(r.value->public_robot);  // "maybe" is not a flag: left unset
     EXPECT_FALSE(r.value->dev_mode);
-    EXPECT_EQ(describe(*r.value),
-              "xres=1280 yres=720 mic_enabled=false anonymous_control=true mute_text-to-speech=true");
+    EXPECT_EQ(
+        describe(*r.value),
+        "xres=1280 yres=720 mic_enabled=false anonymous_control=true mute_text-to-speech=true");
 }
 
 TEST(LookupReply, AbsurdResolutionsAreLeftUnset) {

@@ -36,7 +36,8 @@ TEST(Lookups, EveryTableEntryWithItsUrl) {
     EXPECT_EQ(u["robot settings"], "https://api.example:443/base/api/v1/robots/r1");
     EXPECT_EQ(u["wifi login"], "http://127.0.0.1:18080/get_wifi_login/s3");
     const LookupSpec m = moderators_lookup(c, "the owner");
-    EXPECT_EQ(m.server.str() + m.target, "https://api.example:443/base/api/v1/accounts/the%20owner");
+    EXPECT_EQ(m.server.str() + m.target,
+              "https://api.example:443/base/api/v1/accounts/the%20owner");
 }
 
 TEST(Lookups, MediaLookupsFollowNoCameraAndNoMic) {

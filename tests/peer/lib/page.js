@@ -19,6 +19,11 @@ function isPagePath(pathname) {
 }
 
 function servePage(req, res, pathname) {
+  if (pathname === '/favicon.ico') {  // browsers ask; "no icon" is not an error
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   const entry = FILES[pathname];
   if (!entry || (req.method !== 'GET' && req.method !== 'HEAD')) {
     res.writeHead(404, { 'Content-Type': 'text/plain' });
