@@ -79,11 +79,7 @@ int main(int argc, char** argv) {
     lws_set_log_level(lws_levels, sink == LogSink::Syslog ? lwsl_emit_syslog : lwsl_emit_stderr);
 
     // Signals arrive through a signalfd on the loop, so block them before anything else.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    const sigset_t set = handled_signals();
     sigprocmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 

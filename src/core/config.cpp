@@ -19,6 +19,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/argv.h"
 #include "core/config_keys.h"
 
 namespace robotd {
@@ -136,6 +137,27 @@ bool set_follower_url(Url& field, bool& set, std::string_view text, int port) {
     return true;
 }
 
+bool set_list(std::vector<std::string>& field, std::string_view text) {
+    field = split_list(text);
+    return true;
+}
+
+// A command line is checked for its quoting now, so a typo is an error at file:line and
+// not a failure the first time the command is needed.
+bool set_command(std::string& field, std::string_view text) {
+    std::vector<std::string> argv;
+    std::string error;
+    if (!text.empty() && !split_argv(text, &argv, &error)) return false;
+    field = text;
+    return true;
+}
+
+std::string show_list(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+    return out;
+}
+
 std::string show_bool(bool value) {
     return value ? "true" : "false";
 }
@@ -164,6 +186,8 @@ constexpr std::string_view kBoolForm = "true or false (also yes/no, on/off, 1/0)
 constexpr std::string_view kResForm = "an even integer 16..4096";
 constexpr std::string_view kBitrateForm = "an integer 1..100000 (kbit/s)";
 constexpr std::string_view kDelayForm = "a number of seconds >= 0";
+constexpr std::string_view kListForm = "a comma-separated list of commands";
+constexpr std::string_view kCommandForm = "a command line with balanced quotes (run without a shell)";
 constexpr std::string_view kUrlForm = "a host name or a URL such as https://host:port";
 constexpr std::string_view kFollowerUrlForm =
     "a host name, a URL such as https://host:port, or empty for the info server's host";
@@ -207,6 +231,23 @@ const UsedKey kUsedKeys[] = {
          return set_seconds(d.config.robot.straight_delay, v, true);
      },
      [](const Config& c) { return show_double(c.robot.straight_delay); }, false},
+
+    // robotd's own [robot] keys.
+    {"robot", "anon_control", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.robot.anon_control, v); },
+     [](const Config& c) { return show_bool(c.robot.anon_control); }, false},
+    {"robot", "table_mode", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.robot.table_mode, v); },
+     [](const Config& c) { return show_bool(c.robot.table_mode); }, false},
+    {"robot", "straight_commands", kListForm,
+     [](Draft& d, std::string_view v) { return set_list(d.config.robot.straight_commands, v); },
+     [](const Config& c) { return show_list(c.robot.straight_commands); }, false},
+    {"robot", "turn_commands", kListForm,
+     [](Draft& d, std::string_view v) { return set_list(d.config.robot.turn_commands, v); },
+     [](const Config& c) { return show_list(c.robot.turn_commands); }, false},
+    {"robot", "owner_commands", kListForm,
+     [](Draft& d, std::string_view v) { return set_list(d.config.robot.owner_commands, v); },
+     [](const Config& c) { return show_list(c.robot.owner_commands); }, false},
 
     {"camera", "no_camera", kBoolForm,
      [](Draft& d, std::string_view v) { return set_bool(d.config.camera.no_camera, v); },
@@ -326,6 +367,19 @@ const UsedKey kUsedKeys[] = {
          return set_seconds(d.config.misc.lookup_timeout, v, false);
      },
      [](const Config& c) { return show_double(c.misc.lookup_timeout); }, false},
+    {"misc", "reverse_ssh_command", kCommandForm,
+     [](Draft& d, std::string_view v) { return set_command(d.config.misc.reverse_ssh_command, v); },
+     [](const Config& c) { return c.misc.reverse_ssh_command; }, false},
+    {"misc", "woot_room", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.misc.woot_room, v); },
+     [](const Config& c) { return c.misc.woot_room; }, false},
+
+    {"pipe", "path", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },
+     [](const Config& c) { return c.pipe.path; }, false},
+    {"pipe", "command", kCommandForm,
+     [](Draft& d, std::string_view v) { return set_command(d.config.pipe.command, v); },
+     [](const Config& c) { return c.pipe.command; }, false},
 };
 
 // Section names are case-sensitive and key names are not, as in Python's configparser

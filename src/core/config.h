@@ -21,6 +21,12 @@ struct Config {
         std::string api_key;          // secret
         double turn_delay = 0.4;      // seconds
         double straight_delay = 0.5;  // seconds
+        // robotd's own keys: who may drive, and which commands are timed motions.
+        bool anon_control = true;  // anonymous users may drive (robot settings may say no)
+        bool table_mode = false;   // start in table mode: F and B refused, turns pass
+        std::vector<std::string> straight_commands = {"F", "B"};  // stop after straight_delay
+        std::vector<std::string> turn_commands = {"L", "R"};      // stop after turn_delay
+        std::vector<std::string> owner_commands;  // only the owner (and moderators) may send
     } robot;
     struct Camera {
         bool no_camera = false;
@@ -46,6 +52,10 @@ struct Config {
         int delay = 10;  // seconds
         std::string boot_message;
     } tts;
+    struct Pipe {
+        std::string path = "-";  // file or FIFO for the pipe driver's lines; "-" = stdout
+        std::string command;     // or: a consumer started with this argv (no shell)
+    } pipe;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};
@@ -57,6 +67,8 @@ struct Config {
         int video_status_interval = 30;  // seconds
         double lookup_timeout = 10;      // seconds, whole HTTP lookup
         std::string secret_key;          // secret; enables the wifi login lookup
+        std::string reverse_ssh_command;  // argv started on the app server's request
+        std::string woot_room;            // chat room heard on the user socket
     } misc;
 };
 

@@ -1,6 +1,7 @@
 #include "net/loop.h"
 
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,13 @@ namespace {
 // Seconds a client connection may take to find a working server (DNS + TCP + TLS).
 constexpr unsigned kConnectTimeoutS = 5;
 }  // namespace
+
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
+    return set;
+}
 
 Loop::Loop(Logger& log) : log_(log), resolver_(std::make_unique<Resolver>(*this)) {}
 
@@ -63,11 +71,7 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
     if (!vhost_) return false;
     tls_ = tls;
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    const sigset_t set = handled_signals();
     const int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0) {
         *error = std::string("signalfd: ") + strerror(errno);
@@ -123,10 +127,24 @@ void Loop::stop() {
     if (context_) lws_cancel_service(context_);
 }
 
+void Loop::watch_child(pid_t pid, std::function<void(int)> fn) { children_[pid] = std::move(fn); }
+
 void Loop::handle_signal_fd(int fd) {
     signalfd_siginfo si;
     while (read(fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        if (on_signal_) on_signal_(static_cast<int>(si.ssi_signo));
+        if (si.ssi_signo != SIGCHLD) {
+            if (on_signal_) on_signal_(static_cast<int>(si.ssi_signo));
+            continue;
+        }
+        // SIGCHLDs merge: reap every child that has ended, watched or not.
+        int status = 0;
+        for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
+            auto it = children_.find(pid);
+            if (it == children_.end()) continue;
+            auto fn = std::move(it->second);
+            children_.erase(it);
+            fn(status);
+        }
     }
 }
 

@@ -3,9 +3,13 @@
 #pragma once
 
 #include <libwebsockets.h>
+#include <signal.h>
 
 #include <cstdint>
+#include <sys/types.h>
+
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,6 +26,9 @@ struct TlsSettings {
     }
 };
 
+// The signals the loop takes through its signalfd: block them before threads start.
+sigset_t handled_signals();
+
 class Loop {
   public:
     explicit Loop(Logger& log);
@@ -29,12 +36,15 @@ class Loop {
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
 
-    // Creates the context, the client vhost and the signalfd for SIGTERM/SIGINT/SIGHUP
-    // (which the caller must have blocked). False with `error` set on failure.
+    // Creates the context, the client vhost and the signalfd for the signals in
+    // handled_signals() (which the caller must have blocked). False with `error` set on failure.
     bool start(const TlsSettings& tls, std::string* error);
     // New TLS settings for connections made from now on (a new vhost when they differ).
     bool set_tls(const TlsSettings& tls, std::string* error);
     void on_signal(std::function<void(int signo)> fn) { on_signal_ = std::move(fn); }
+    // Calls `fn` with the wait status when child `pid` exits (reaped on SIGCHLD).
+    void watch_child(pid_t pid, std::function<void(int status)> fn);
+    void forget_child(pid_t pid) { children_.erase(pid); }
 
     void run();   // services until stop()
     void stop();  // from any callback on the loop
@@ -61,6 +71,7 @@ class Loop {
     bool stopping_ = false;
     std::function<void(int)> on_signal_;
     std::unique_ptr<Resolver> resolver_;
+    std::map<pid_t, std::function<void(int)>> children_;
 };
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
