@@ -1,0 +1,80 @@
+#include "hw/motion.h"
+
+#include <cmath>
+
+#include "core/clock.h"
+#include "hw/command_match.h"
+
+namespace robotd {
+
+namespace {
+uint32_t to_ms(double seconds) {
+    if (!(seconds > 0)) return 0;
+    return seconds >= 86400 ? 86400000u : static_cast<uint32_t>(std::lround(seconds * 1000));
+}
+}  // namespace
+
+Motion::Motion(Loop& loop, Logger& log, Driver& driver, const Config& config)
+    : log_(log),
+      driver_(driver),
+      deadman_(loop, [this] { send_stop("deadman", LogLevel::Debug); }) {
+    configure(config);
+}
+
+Motion::~Motion() {
+    if (ever_moved_) send_stop("exit", moving_ ? LogLevel::Info : LogLevel::Debug);
+}
+
+void Motion::configure(const Config& config) {
+    straight_ = config.robot.straight_commands;
+    turn_ = config.robot.turn_commands;
+    straight_ms_ = to_ms(config.robot.straight_delay);
+    turn_ms_ = to_ms(config.robot.turn_delay);
+}
+
+std::optional<uint32_t> Motion::pulse_ms(const std::string& command) const {
+    if (name_in(command, straight_)) return straight_ms_;
+    if (name_in(command, turn_)) return turn_ms_;
+    return std::nullopt;
+}
+
+void Motion::command(const DriveCommand& c) {
+    if (iequals(c.command, "stop")) {
+        deadman_.cancel();
+        moving_ = false;
+        driver_.command(c);
+        return;
+    }
+    const auto ms = pulse_ms(c.command);
+    if (!ms) {
+        driver_.command(c);  // LED_ON and the like: no motion, no timer
+        return;
+    }
+    if (c.key_position == "up") {
+        // Forwarding "F up" would make a driver that ignores key positions drive again.
+        send_stop("key up", LogLevel::Debug);
+        return;
+    }
+    driver_.command(c);
+    moving_ = true;
+    ever_moved_ = true;
+    deadman_.start_ms(*ms);
+}
+
+void Motion::stop(const char* reason) {
+    // Safety first: the stop always goes out; only the log line tells the two cases apart.
+    send_stop(reason, moving_ ? LogLevel::Info : LogLevel::Debug);
+}
+
+void Motion::send_stop(const char* reason, LogLevel level) {
+    deadman_.cancel();
+    LOG_AT(log_, level, "motion", "stop (%s)%s", reason, moving_ ? "" : ", nothing was moving");
+    moving_ = false;
+    DriveCommand stop;
+    stop.command = "stop";
+    stop.received_us = mono_us();
+    stop.reason = reason;
+    driver_.command(stop);
+}
+
+}  // namespace robotd

@@ -1,0 +1,41 @@
+// Who may drive: the rules that accept or refuse a viewer's command (robot id, anonymous
+// control, table mode, exclusive control, owner-only commands). Pure; the caller logs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "robot/command.h"
+
+namespace robotd {
+
+struct PolicyState {
+    std::string robot_id;
+    std::string owner;
+    std::vector<std::string> moderators;  // not consulted by decide() yet
+    bool anon_control = true;
+    bool table_mode = false;
+    std::optional<std::string> exclusive_user;
+    std::vector<std::string> straight_commands{"F", "B"};
+    std::vector<std::string> owner_commands;
+};
+
+enum class Verdict { Accept, OtherRobot, Anonymous, TableMode, Exclusive, OwnerOnly };
+
+struct Decision {
+    Verdict verdict;
+    std::string reason;  // one line for the log
+};
+
+// The rules in order, the first that refuses wins: robot_id must be ours; anonymous users
+// (anonymous, or no user name) only while anon_control; table mode refuses the straight
+// commands; while exclusive_user is set only that user drives; owner_commands only from the
+// owner. User names and commands compare ASCII case-insensitively; an anonymous sender is
+// never the owner or the exclusive user, whatever name it carries.
+Decision decide(const PolicyState& s, const CommandMessage& m);
+
+// "accept", "other-robot", "anonymous", "table-mode", "exclusive", "owner-only".
+const char* verdict_name(Verdict v);
+
+}  // namespace robotd

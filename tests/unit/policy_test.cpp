@@ -1,0 +1,134 @@
+// Who may drive: each verdict, the order the rules apply in, and case-insensitive names.
+#include "robot/policy.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace robotd;
+
+namespace {
+
+PolicyState state() {
+    PolicyState s;
+    s.robot_id = "42";
+    s.owner = "Owner";
+    s.owner_commands = {"LED_ON", "reboot"};
+    return s;
+}
+
+CommandMessage msg(std::string command, std::string user, bool anonymous = false,
+                   std::string robot_id = "42") {
+    CommandMessage m;
+    m.robot_id = std::move(robot_id);
+    m.command.command = std::move(command);
+    m.command.user = std::move(user);
+    m.command.anonymous = anonymous;
+    return m;
+}
+
+Verdict verdict(const PolicyState& s, const CommandMessage& m) {
+    return decide(s, m).verdict;
+}
+
+}  // namespace
+
+TEST(Policy, AcceptsAnOrdinaryCommandForUs) {
+    const Decision d = decide(state(), msg("F", "alice"));
+    EXPECT_EQ(d.verdict, Verdict::Accept);
+    EXPECT_NE(d.reason.find("alice"), std::string::npos) << d.reason;
+}
+
+TEST(Policy, OtherRobotsCommandsAreNotOurs) {
+    const Decision d = decide(state(), msg("F", "alice", false, "43"));
+    EXPECT_EQ(d.verdict, Verdict::OtherRobot);
+    EXPECT_NE(d.reason.find("43"), std::string::npos) << d.reason;
+    // Ids compare exactly: "042" is another robot.
+    EXPECT_EQ(verdict(state(), msg("F", "alice", false, "042")), Verdict::OtherRobot);
+}
+
+TEST(Policy, AnonymousRefusedOnlyWhenAnonControlIsOff) {
+    PolicyState s = state();
+    EXPECT_EQ(verdict(s, msg("F", "anon123", true)), Verdict::Accept);
+    s.anon_control = false;
+    EXPECT_EQ(verdict(s, msg("F", "anon123", true)), Verdict::Anonymous);
+    EXPECT_EQ(verdict(s, msg("F", "", false)), Verdict::Anonymous);  // no name: anonymous
+    EXPECT_EQ(verdict(s, msg("F", "alice", false)), Verdict::Accept);
+}
+
+TEST(Policy, TableModeRefusesStraightCommandsOnly) {
+    PolicyState s = state();
+    s.table_mode = true;
+    EXPECT_EQ(verdict(s, msg("F", "alice")), Verdict::TableMode);
+    EXPECT_EQ(verdict(s, msg("B", "alice")), Verdict::TableMode);
+    EXPECT_EQ(verdict(s, msg("f", "alice")), Verdict::TableMode);  // no lower-case loophole
+    EXPECT_EQ(verdict(s, msg("L", "alice")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("R", "alice")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("stop", "alice")), Verdict::Accept);
+    s.straight_commands = {"forward"};
+    EXPECT_EQ(verdict(s, msg("F", "alice")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("FORWARD", "alice")), Verdict::TableMode);
+}
+
+TEST(Policy, ExclusiveControlLetsOnlyThatUserDriveCaseInsensitively) {
+    PolicyState s = state();
+    s.exclusive_user = "Bob";
+    EXPECT_EQ(verdict(s, msg("L", "alice")), Verdict::Exclusive);
+    EXPECT_EQ(verdict(s, msg("L", "Owner")), Verdict::Exclusive);  // the owner too
+    EXPECT_EQ(verdict(s, msg("L", "bob")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("L", "BOB")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("L", "bob", true)), Verdict::Exclusive);  // anonymous "bob"
+    EXPECT_NE(decide(s, msg("L", "alice")).reason.find("Bob"), std::string::npos);
+    s.exclusive_user.reset();
+    EXPECT_EQ(verdict(s, msg("L", "alice")), Verdict::Accept);
+}
+
+TEST(Policy, OwnerCommandsOnlyFromTheOwner) {
+    const PolicyState s = state();
+    EXPECT_EQ(verdict(s, msg("LED_ON", "alice")), Verdict::OwnerOnly);
+    EXPECT_EQ(verdict(s, msg("led_on", "alice")), Verdict::OwnerOnly);
+    EXPECT_EQ(verdict(s, msg("LED_ON", "owner")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("Reboot", "OWNER")), Verdict::Accept);
+    EXPECT_EQ(verdict(s, msg("LED_ON", "Owner", true)), Verdict::OwnerOnly);  // anonymous
+    EXPECT_EQ(verdict(s, msg("F", "alice")), Verdict::Accept);
+    PolicyState no_owner = s;
+    no_owner.owner.clear();
+    EXPECT_EQ(verdict(no_owner, msg("LED_ON", "")), Verdict::OwnerOnly);  // "" is no owner
+}
+
+TEST(Policy, RulesApplyInOrder) {
+    PolicyState s = state();
+    s.anon_control = false;
+    s.table_mode = true;
+    s.exclusive_user = "bob";
+    // Everything refuses this one: the robot id is checked first.
+    EXPECT_EQ(verdict(s, msg("F", "", true, "7")), Verdict::OtherRobot);
+    // Then anonymity before table mode and exclusivity.
+    EXPECT_EQ(verdict(s, msg("F", "", true)), Verdict::Anonymous);
+    // Then table mode before exclusivity, even for the exclusive user.
+    EXPECT_EQ(verdict(s, msg("F", "alice")), Verdict::TableMode);
+    EXPECT_EQ(verdict(s, msg("F", "bob")), Verdict::TableMode);
+    // Then exclusivity before owner-only.
+    EXPECT_EQ(verdict(s, msg("LED_ON", "alice")), Verdict::Exclusive);
+    s.exclusive_user = "owner";
+    EXPECT_EQ(verdict(s, msg("LED_ON", "owner")), Verdict::Accept);
+    s.exclusive_user = "alice";
+    EXPECT_EQ(verdict(s, msg("LED_ON", "alice")), Verdict::OwnerOnly);
+}
+
+TEST(Policy, VerdictNamesAreDistinct) {
+    EXPECT_STREQ(verdict_name(Verdict::Accept), "accept");
+    EXPECT_STREQ(verdict_name(Verdict::OtherRobot), "other-robot");
+    EXPECT_STREQ(verdict_name(Verdict::Anonymous), "anonymous");
+    EXPECT_STREQ(verdict_name(Verdict::TableMode), "table-mode");
+    EXPECT_STREQ(verdict_name(Verdict::Exclusive), "exclusive");
+    EXPECT_STREQ(verdict_name(Verdict::OwnerOnly), "owner-only");
+}
+
+TEST(Policy, ReasonIsOneBoundedLineEvenForHostileNames) {
+    const std::string hostile = "ev\nil" + std::string(500, 'x');
+    const Decision d = decide(state(), msg("F\r\n", hostile, false, "43"));
+    EXPECT_EQ(d.reason.find('\n'), std::string::npos) << d.reason;
+    EXPECT_EQ(d.reason.find('\r'), std::string::npos) << d.reason;
+    EXPECT_LT(d.reason.size(), 200u);
+}
