@@ -110,7 +110,10 @@ int main(int argc, char** argv) {
     });
     LOGI(app.log, "robotd", "robotd %s starting (pid %d, config %s)", ROBOTD_VERSION, getpid(),
          o.config_path.c_str());
-    app.daemon.start(std::move(config.config));
+    if (!app.daemon.start(std::move(config.config), &error)) {
+        LOGE(app.log, "robotd", "%s", error.c_str());
+        return 2;
+    }
     app.loop.run();
     LOGI(app.log, "robotd", "stopped");
     return 0;

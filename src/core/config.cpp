@@ -370,6 +370,14 @@ const UsedKey kUsedKeys[] = {
     {"misc", "reverse_ssh_command", kCommandForm,
      [](Draft& d, std::string_view v) { return set_command(d.config.misc.reverse_ssh_command, v); },
      [](const Config& c) { return c.misc.reverse_ssh_command; }, false},
+    {"misc", "discovered_scheme", "http or https",
+     [](Draft& d, std::string_view v) {
+         const std::string scheme = lower(v);
+         if (scheme != "http" && scheme != "https") return false;
+         d.config.misc.discovered_scheme = scheme;
+         return true;
+     },
+     [](const Config& c) { return c.misc.discovered_scheme; }, false},
     {"misc", "woot_room", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.misc.woot_room, v); },
      [](const Config& c) { return c.misc.woot_room; }, false},

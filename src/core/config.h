@@ -26,7 +26,7 @@ struct Config {
         bool table_mode = false;   // start in table mode: F and B refused, turns pass
         std::vector<std::string> straight_commands = {"F", "B"};  // stop after straight_delay
         std::vector<std::string> turn_commands = {"L", "R"};      // stop after turn_delay
-        std::vector<std::string> owner_commands;  // only the owner (and moderators) may send
+        std::vector<std::string> owner_commands;  // only the owner may send these
     } robot;
     struct Camera {
         bool no_camera = false;
@@ -69,6 +69,9 @@ struct Config {
         std::string secret_key;          // secret; enables the wifi login lookup
         std::string reverse_ssh_command;  // argv started on the app server's request
         std::string woot_room;            // chat room heard on the user socket
+        // Scheme for hosts that discovery names without one (control, chat, relay): the
+        // reference clients used plain http/ws there.
+        std::string discovered_scheme = "http";
     } misc;
 };
 

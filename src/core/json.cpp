@@ -69,6 +69,12 @@ std::optional<bool> json_bool(const cJSON* obj, const char* key) {
     return std::nullopt;
 }
 
+std::string json_text(const cJSON* v) {
+    if (!v) return "null";
+    std::unique_ptr<char, void (*)(void*)> text(cJSON_PrintUnformatted(v), cJSON_free);
+    return text ? std::string(text.get()) : "null";
+}
+
 std::string json_keys(const cJSON* obj) {
     std::string out;
     const cJSON* item = nullptr;

@@ -27,6 +27,8 @@ std::optional<std::string> json_string(const cJSON* obj, const char* key);
 std::optional<long long> json_int(const cJSON* obj, const char* key);
 // true/false, 1/0, or the strings "true"/"false"/"1"/"0".
 std::optional<bool> json_bool(const cJSON* obj, const char* key);
+// Compact JSON text of `v` ("null" for none).
+std::string json_text(const cJSON* v);
 // The object's keys, comma separated, bounded: tells the reader what came instead.
 std::string json_keys(const cJSON* obj);
 

@@ -15,7 +15,7 @@
 namespace robotd {
 
 class Child {
-public:
+  public:
     explicit Child(Loop& loop);
     ~Child();  // stops the child and stops watching it
     Child(const Child&) = delete;
@@ -33,7 +33,7 @@ public:
     // Called on the loop when the child has exited (status as from waitpid).
     void on_exit(std::function<void(int status)> fn) { on_exit_ = std::move(fn); }
 
-private:
+  private:
     void exited(int status);
     void close_stdin();
 

@@ -18,7 +18,7 @@ std::string trim_error(const char* text) {
 }  // namespace
 
 HttpGet::HttpGet(Loop& loop, Done done)
-    : loop_(loop), done_(std::move(done)), timeout_(loop, [this] {
+    : loop_(loop), done_(std::move(done)), resolve_(loop.resolver()), timeout_(loop, [this] {
           finish({false, result_.status, std::move(result_.body),
                   "no complete reply within " + std::to_string(req_.timeout_ms) + " ms"});
       }) {}
@@ -34,20 +34,15 @@ void HttpGet::start(Request req) {
                                                                    : req_.server.host;
     if (!default_port) host_header_ += ":" + std::to_string(req_.server.port);
     timeout_.start_ms(req_.timeout_ms);
-    if (auto address = Resolver::literal(req_.server.host)) {
-        connect(*address);
-        return;
-    }
-    resolve_ticket_ = loop_.resolver().resolve(
-        req_.server.host, [this](const std::string& address, const std::string& error) {
-            resolve_ticket_ = 0;
-            if (address.empty()) {
-                finish({false, 0, {}, error});
-                return;
-            }
+    resolve_.start(req_.server.host, [this](const std::string& address, const std::string& error) {
+        if (address.empty()) {
+            finish({false, 0, {}, error});
+            return;
+        }
+        if (address != req_.server.host)
             LOGD(loop_.log(), "net", "%s is %s", req_.server.host.c_str(), address.c_str());
-            connect(address);
-        });
+        connect(address);
+    });
 }
 
 void HttpGet::connect(const std::string& address) {
@@ -76,10 +71,7 @@ void HttpGet::connect(const std::string& address) {
 }
 
 void HttpGet::detach() {
-    if (resolve_ticket_) {
-        loop_.resolver().cancel(resolve_ticket_);
-        resolve_ticket_ = 0;
-    }
+    resolve_.cancel();
     if (wsi_) {
         lws_set_opaque_user_data(wsi_, nullptr);
         lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

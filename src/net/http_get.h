@@ -50,10 +50,10 @@ class HttpGet {
 
     Loop& loop_;
     Done done_;
+    ResolveRequest resolve_;
     Timer timeout_;
     Request req_;
     std::string path_, host_header_, address_;
-    uint64_t resolve_ticket_ = 0;
     lws* wsi_ = nullptr;
     bool busy_ = false;
     HttpResult result_;

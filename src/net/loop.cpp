@@ -117,6 +117,7 @@ int Loop::client_ssl_flags(bool tls) const {
 }
 
 void Loop::run() {
+    stopping_ = false;
     while (!stopping_) {
         if (lws_service(context_, 0) < 0) break;
     }
@@ -127,7 +128,9 @@ void Loop::stop() {
     if (context_) lws_cancel_service(context_);
 }
 
-void Loop::watch_child(pid_t pid, std::function<void(int)> fn) { children_[pid] = std::move(fn); }
+void Loop::watch_child(pid_t pid, std::function<void(int)> fn) {
+    children_[pid] = std::move(fn);
+}
 
 void Loop::handle_signal_fd(int fd) {
     signalfd_siginfo si;

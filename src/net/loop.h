@@ -5,8 +5,8 @@
 #include <libwebsockets.h>
 #include <signal.h>
 
-#include <cstdint>
 #include <sys/types.h>
+#include <cstdint>
 
 #include <functional>
 #include <map>

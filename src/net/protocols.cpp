@@ -5,6 +5,7 @@ namespace robotd {
 const char kProtoHttp[] = "robotd-http";
 const char kProtoSignal[] = "robotd-signal";
 const char kProtoWake[] = "robotd-wake";
+const char kProtoSio[] = "robotd-sio";
 
 const lws_protocols* protocol_table() {
     // A constant table: lws keeps the pointer for the context's life.
@@ -12,6 +13,7 @@ const lws_protocols* protocol_table() {
         {kProtoHttp, http_get_callback, 0, 0, 0, nullptr, 0},
         {kProtoSignal, signal_callback, 0, 0, 0, nullptr, 0},
         {kProtoWake, wake_callback, 0, 0, 0, nullptr, 0},
+        {kProtoSio, sio_client_callback, 0, 4096, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     return table;

@@ -9,11 +9,14 @@ namespace robotd {
 extern const char kProtoHttp[];
 extern const char kProtoSignal[];
 extern const char kProtoWake[];
+extern const char kProtoSio[];
 
 const lws_protocols* protocol_table();
 
 int http_get_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int signal_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+int sio_client_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                        size_t len);
 int wake_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 
 }  // namespace robotd

@@ -101,6 +101,24 @@ void Resolver::cancel(uint64_t ticket) {
     waiting_.erase(ticket);
 }
 
+void ResolveRequest::start(const std::string& host, Resolver::Done done) {
+    cancel();
+    if (auto address = Resolver::literal(host)) {
+        done(*address, {});
+        return;
+    }
+    ticket_ = resolver_.resolve(
+        host, [this, done = std::move(done)](const std::string& address, const std::string& error) {
+            ticket_ = 0;
+            done(address, error);
+        });
+}
+
+void ResolveRequest::cancel() {
+    if (ticket_) resolver_.cancel(ticket_);
+    ticket_ = 0;
+}
+
 void Resolver::deliver() {
     std::vector<Inbox::Answer> answers;
     {

@@ -41,4 +41,23 @@ class Resolver {
     uint64_t next_ticket_ = 1;
 };
 
+// One outstanding resolution owned by a connection: restarting or destroying it cancels
+// the previous query, so an answer never reaches a connection that moved on.
+class ResolveRequest {
+  public:
+    explicit ResolveRequest(Resolver& resolver) : resolver_(resolver) {}
+    ~ResolveRequest() { cancel(); }
+    ResolveRequest(const ResolveRequest&) = delete;
+    ResolveRequest& operator=(const ResolveRequest&) = delete;
+
+    // An address literal is answered at once, before start() returns; a name later, on the
+    // loop.
+    void start(const std::string& host, Resolver::Done done);
+    void cancel();
+
+  private:
+    Resolver& resolver_;
+    uint64_t ticket_ = 0;
+};
+
 }  // namespace robotd

@@ -43,7 +43,9 @@ Daemon::Daemon(Loop& loop, Logger& log, std::string config_path, std::vector<std
 
 Daemon::~Daemon() = default;
 
-void Daemon::start(Config config) {
+bool Daemon::start(Config config, std::string* error) {
+    std::unique_ptr<Driver> driver = make_driver(config, loop_, log_, error);
+    if (!driver) return false;
     config_ = std::move(config);
     log_.set_secrets(config_secrets(config_));
     if (!config_.misc.secure_cert)
@@ -52,7 +54,11 @@ void Daemon::start(Config config) {
              "any server can pretend to be yours");
     log_endpoints();
     discovery_ = std::make_unique<Discovery>(loop_, log_, config_);
+    sessions_ = std::make_unique<Sessions>(loop_, config_, *discovery_, std::move(driver));
+    discovery_->on_resolved([this](LookupId id) { sessions_->resolved(id); });
+    sessions_->start();
     discovery_->start();
+    return true;
 }
 
 void Daemon::log_endpoints() const {
@@ -80,12 +86,20 @@ void Daemon::reload() {
         LOGE(log_, kTag, "config not reloaded (%s); the running config stays", why.c_str());
         return;
     }
-    discovery_.reset();  // it refers to the config about to be replaced
-    start(std::move(r.config));
+    Config previous = config_;
+    stop();  // both refer to the config about to be replaced
+    std::string error;
+    if (!start(std::move(r.config), &error)) {
+        LOGE(log_, kTag, "config not reloaded (%s); the running config stays", error.c_str());
+        loop_.set_tls(tls_settings(previous), &error);
+        start(std::move(previous), &error);
+        return;
+    }
     LOGI(log_, kTag, "config reloaded");
 }
 
 void Daemon::stop() {
+    sessions_.reset();  // sends the final stop to the hardware
     discovery_.reset();
 }
 

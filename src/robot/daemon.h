@@ -1,5 +1,5 @@
 // The LetsRobot application on the loop: owns the running config and what hangs off it
-// (discovery now; sessions, drivers and media in later work), and re-reads it on SIGHUP.
+// (discovery, the sessions and the hardware driver), and re-reads it on SIGHUP.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "net/loop.h"
 #include "robot/discovery.h"
+#include "robot/sessions.h"
 
 namespace robotd {
 
@@ -18,8 +19,9 @@ class Daemon {
     Daemon(Loop& loop, Logger& log, std::string config_path, std::vector<std::string> overrides);
     ~Daemon();
 
-    // Adopts an already loaded, valid config and starts work.
-    void start(Config config);
+    // Adopts an already loaded, valid config and starts work; false (with `error`) when
+    // something it names cannot be had (an unknown driver type, say).
+    bool start(Config config, std::string* error);
     // Re-reads the config file; a bad file keeps the running config.
     void reload();
     void stop();
@@ -33,6 +35,7 @@ class Daemon {
     std::vector<std::string> overrides_;
     Config config_;
     std::unique_ptr<Discovery> discovery_;
+    std::unique_ptr<Sessions> sessions_;  // after discovery_: destroyed first
 };
 
 // Writes config diagnostics to the log: errors, warnings (file:line) and the notice.

@@ -96,12 +96,27 @@ export async function startPeer({ eio = 4, args = [] } = {}) {
             if (r.status !== 200) throw new Error(`no request for ${path} within ${timeoutMs} ms`);
             return r.body;
         },
+        // Awaits a socket event record (type "event" by default) newer than `since`.
+        waitEvent: async (socket, event, since = 0, { timeoutMs = 15000, type = 'event' } = {}) => {
+            const q = new URLSearchParams({ kind: 'events', socket, type, since: String(since), timeout_ms: String(timeoutMs) });
+            if (event) q.set('event', event);
+            const r = await api('GET', `/_peer/wait?${q}`);
+            if (r.status !== 200) throw new Error(`no ${type} ${event || ''} on ${socket} after seq ${since} within ${timeoutMs} ms`);
+            return r.body;
+        },
+        // The newest record's seq: "since" for what happens next.
+        seq: async () => (await api('GET', '/_peer/state')).body.seq,
+        emit: (socket, event, args, extra = {}) => api('POST', '/_peer/emit', { socket, event, args, ...extra }),
+        command: (body) => api('POST', '/_peer/command', body),
+        chat: (body) => api('POST', '/_peer/chat', body),
+        raw: (socket, data) => api('POST', '/_peer/raw', { socket, data }),
+        socketOp: (name, op, body = {}) => api('POST', `/_peer/socket/${name}/${op}`, body),
         stop: async () => { child.kill('SIGTERM'); await exited(child); },
     };
 }
 
 // A config in the reference layout pointing every server at the peer.
-export function peerConfig(peer, { https = false, misc = {}, robot = {}, camera = {} } = {}) {
+export function peerConfig(peer, { https = false, misc = {}, robot = {}, camera = {}, pipe = null } = {}) {
     const u = peer.info.urls;
     const sections = {
         robot: { owner: 'owner1', robot_id: 'robot1', camera_id: 'camera1', type: 'none',
@@ -114,6 +129,7 @@ export function peerConfig(peer, { https = false, misc = {}, robot = {}, camera 
             lookup_timeout: 3, ...misc,
         },
     };
+    if (pipe) sections.pipe = pipe;
     return Object.entries(sections).map(([name, keys]) =>
         `[${name}]\n` + Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n\n') + '\n';
 }
@@ -139,9 +155,17 @@ export function startRobotd(configPath, extraArgs = []) {
     const child = spawn(robotdBin, ['--config', configPath, '--stderr', '-v', ...extraArgs],
         { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = new LineWatch(child.stderr);
+    const out = new LineWatch(child.stdout);  // the pipe driver's lines with [pipe] path = -
     const done = exited(child);
     return {
-        child, log,
+        child, log, out,
+        // Awaits the next pipe-driver line (a JSON object) matching `fields`, after line `from`.
+        line: async (fields, { from = 0, timeoutMs = 15000 } = {}) => {
+            const re = new RegExp(Object.entries(fields).map(([k, v]) =>
+                `(?=.*"${k}":${JSON.stringify(v).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`).join(''));
+            const text = await out.wait(re, { from, timeoutMs });
+            return JSON.parse(text);
+        },
         wait: (re, opts) => log.wait(re, opts),
         // SIGTERM, then the time it took to exit.
         stop: async (signal = 'SIGTERM') => {

@@ -1,0 +1,417 @@
+#include "net/sio_client.h"
+
+#include <cstring>
+
+#include "net/protocols.h"
+
+namespace robotd {
+
+namespace {
+// A whole connection attempt (TCP, TLS, WebSocket upgrade, Engine.IO open, namespace
+// connect) gets this long before it counts as failed.
+constexpr uint32_t kHandshakeMs = 10000;
+// Frames never exceed this, whatever maxPayload the server announces: a board has little
+// memory, and no LetsRobot event is anywhere near it.
+constexpr size_t kMaxFrame = 1 << 20;
+// Outgoing frames waiting for the socket: status reports and identifications are small,
+// so a backlog this big means the link is stuck, and older frames are not worth sending.
+constexpr size_t kMaxQueued = 256 * 1024;
+constexpr size_t kMaxAttachmentBytes = 1 << 20;
+
+const char* version_text(eio::Version v) {
+    return v == eio::Version::V3 ? "3" : "4";
+}
+}  // namespace
+
+SioClient::SioClient(Loop& loop, std::string name, Handlers handlers)
+    : loop_(loop),
+      log_(loop.log()),
+      name_(std::move(name)),
+      h_(std::move(handlers)),
+      resolve_(loop.resolver()),
+      reconnect_timer_(loop, [this] { attempt(); }),
+      ping_timer_(loop,
+                  [this] {
+                      // Engine.IO 3: the client pings; the server's pong keeps the link alive.
+                      send_frame(eio::encode_text(eio::Type::Ping));
+                      ping_timer_.start_ms(handshake_.ping_interval_ms);
+                  }),
+      liveness_timer_(
+          loop,
+          [this] {
+              drop("no traffic for " +
+                   std::to_string(handshake_.ping_interval_ms + handshake_.ping_timeout_ms) +
+                   " ms (pingInterval + pingTimeout): link is dead");
+          }),
+      handshake_timer_(
+          loop,
+          [this] { drop("no connection within " + std::to_string(kHandshakeMs / 1000) + " s"); }),
+      rng_(std::random_device{}()),
+      assembler_(kMaxAttachmentBytes) {}
+
+SioClient::~SioClient() {
+    closed_ = true;
+    detach();
+}
+
+void SioClient::open(const Url& server, EioMode mode) {
+    server_ = server;
+    mode_ = mode;
+    next_version_ = mode == EioMode::V3 ? eio::Version::V3 : eio::Version::V4;
+    closed_ = false;
+    failures_ = 0;
+    backoff_.reset();
+    if (state_ == State::Idle) attempt();
+}
+
+void SioClient::close() {
+    if (closed_) return;
+    closed_ = true;
+    const bool was_connected = state_ == State::Connected;
+    detach();
+    reconnect_timer_.cancel();
+    LOGI(log_, name_.c_str(), "closed");
+    if (was_connected && h_.disconnected) h_.disconnected("closed by robotd");
+}
+
+void SioClient::attempt() {
+    if (closed_) return;
+    state_ = State::Connecting;
+    version_ = next_version_;
+    handshake_ = eio::Handshake{};
+    handshake_done_ = false;
+    handshake_timer_.start_ms(kHandshakeMs);
+    resolve_.start(server_.host, [this](const std::string& address, const std::string& error) {
+        if (address.empty()) {
+            drop(error);
+            return;
+        }
+        connect_ws(address);
+    });
+}
+
+void SioClient::connect_ws(const std::string& address) {
+    address_ = address;
+    path_ = eio::ws_path(version_, server_.path + "/socket.io/");
+    const bool default_port = server_.port == (server_.tls() ? 443 : 80);
+    host_header_ =
+        server_.host.find(':') != std::string::npos ? "[" + server_.host + "]" : server_.host;
+    if (!default_port) host_header_ += ":" + std::to_string(server_.port);
+
+    lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = loop_.context();
+    ci.vhost = loop_.vhost();
+    ci.address = address_.c_str();
+    ci.port = server_.port;
+    ci.ssl_connection = loop_.client_ssl_flags(server_.tls());
+    ci.path = path_.c_str();
+    ci.host = host_header_.c_str();
+    ci.origin = host_header_.c_str();
+    // No Sec-WebSocket-Protocol: socket.io servers select none, and lws would refuse the
+    // upgrade if it had asked for one. The local handler is bound by name instead.
+    ci.protocol = nullptr;
+    ci.local_protocol_name = kProtoSio;
+    ci.opaque_user_data = this;
+    ci.pwsi = &wsi_;
+    LOGD(log_, name_.c_str(), "connecting to %s%s (Engine.IO %s)", server_.str().c_str(),
+         path_.c_str(), version_text(version_));
+    if (!lws_client_connect_via_info(&ci) && state_ == State::Connecting && !wsi_)
+        drop("cannot start a connection");
+}
+
+void SioClient::detach() {
+    resolve_.cancel();
+    if (wsi_) {
+        lws_set_opaque_user_data(wsi_, nullptr);
+        lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        wsi_ = nullptr;
+    }
+    ping_timer_.cancel();
+    liveness_timer_.cancel();
+    handshake_timer_.cancel();
+    state_ = State::Idle;
+    rx_.clear();
+    rx_too_big_ = false;
+    out_.clear();
+    out_bytes_ = 0;
+    assembler_.reset();
+    acks_.clear();
+}
+
+void SioClient::drop(const std::string& why) {
+    const bool was_connected = state_ == State::Connected;
+    detach();
+    if (closed_) return;
+    if (was_connected) {
+        failures_ = 0;
+        backoff_.reset();
+    } else {
+        ++failures_;
+        // auto: a server that refused Engine.IO 4 may speak 3; alternate until one works.
+        if (mode_ == EioMode::Auto && !handshake_done_)
+            next_version_ = version_ == eio::Version::V4 ? eio::Version::V3 : eio::Version::V4;
+    }
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const uint32_t delay = backoff_.next(unit(rng_));
+    if (was_connected) {
+        LOGW(log_, name_.c_str(), "connection lost (%s); reconnecting in %.1f s", why.c_str(),
+             delay / 1000.0);
+        if (h_.disconnected) h_.disconnected(why);
+    } else {
+        LOGW(log_, name_.c_str(), "cannot connect to %s (%s); attempt %d, retry in %.1f s",
+             server_.str().c_str(), why.c_str(), failures_, delay / 1000.0);
+    }
+    reconnect_timer_.start_ms(delay);
+    if (!was_connected && h_.failing) h_.failing(failures_);
+}
+
+size_t SioClient::max_frame() const {
+    return handshake_done_ ? std::min<size_t>(handshake_.max_payload, kMaxFrame) : kMaxFrame;
+}
+
+void SioClient::arm_liveness() {
+    if (handshake_done_)
+        liveness_timer_.start_ms(handshake_.ping_interval_ms + handshake_.ping_timeout_ms);
+}
+
+bool SioClient::send_frame(std::string_view text) {
+    if (!wsi_ || state_ == State::Connecting) return false;
+    if (out_bytes_ + text.size() > kMaxQueued) {
+        LOGW(log_, name_.c_str(), "send queue full (%zu bytes waiting): frame dropped", out_bytes_);
+        return false;
+    }
+    std::string frame(LWS_PRE, '\0');
+    frame.append(text);
+    out_bytes_ += text.size();
+    out_.push_back(std::move(frame));
+    lws_callback_on_writable(wsi_);
+    return true;
+}
+
+bool SioClient::emit(std::string_view name, std::string_view json_arg) {
+    if (state_ != State::Connected) return false;
+    return send_frame(eio::encode_text(eio::Type::Message, sio::event(name, json_arg)));
+}
+
+bool SioClient::emit_with_ack(std::string_view name, std::string_view json_arg,
+                              std::function<void(const cJSON*)> done) {
+    if (state_ != State::Connected) return false;
+    const uint64_t id = next_ack_id_++;
+    if (!send_frame(eio::encode_text(eio::Type::Message, sio::event(name, json_arg, id))))
+        return false;
+    acks_[id] = std::move(done);
+    return true;
+}
+
+void SioClient::ack(uint64_t id, std::string_view json_args_array) {
+    if (state_ == State::Connected)
+        send_frame(eio::encode_text(eio::Type::Message, sio::ack(id, json_args_array)));
+}
+
+void SioClient::handle_open(std::string_view json) {
+    std::string error;
+    auto hs = eio::parse_open(json, &error);
+    if (!hs) {
+        drop("bad Engine.IO handshake: " + error);
+        return;
+    }
+    handshake_ = *hs;
+    handshake_done_ = true;
+    state_ = State::Open;
+    // Only Engine.IO 4 announces maxPayload. A socket.io 2.x server answers an EIO=4
+    // request with its own Engine.IO 3 session: follow it.
+    std::string ignored;
+    JsonPtr doc = json_parse(json, &ignored);
+    const bool v4 = doc && cJSON_GetObjectItemCaseSensitive(doc.get(), "maxPayload");
+    if (version_ == eio::Version::V4 && !v4) {
+        LOGI(log_, name_.c_str(), "server speaks Engine.IO 3; following it");
+        version_ = eio::Version::V3;
+    }
+    if (mode_ == EioMode::Auto) next_version_ = version_;
+    arm_liveness();
+    if (version_ == eio::Version::V4) {
+        send_frame(eio::encode_text(eio::Type::Message, sio::connect()));
+    } else {
+        ping_timer_.start_ms(handshake_.ping_interval_ms);
+    }
+}
+
+void SioClient::handle_frame(std::string_view frame, bool binary) {
+    arm_liveness();
+    std::string error;
+    auto p = eio::decode_frame(version_, frame, binary, &error);
+    if (!p) {
+        LOGW(log_, name_.c_str(), "bad Engine.IO frame ignored (%s): '%s'", error.c_str(),
+             excerpt(frame).c_str());
+        return;
+    }
+    switch (p->type) {
+        case eio::Type::Open:
+            handle_open(p->data);
+            return;
+        case eio::Type::Close:
+            drop("the server closed the Engine.IO session");
+            return;
+        case eio::Type::Ping:
+            // Engine.IO 4: the server pings and the client answers with the same data.
+            send_frame(eio::encode_text(eio::Type::Pong, p->data));
+            return;
+        case eio::Type::Message:
+            if (p->binary) {
+                if (!assembler_.feed_attachment(p->data, &error)) {
+                    LOGW(log_, name_.c_str(), "binary attachment dropped: %s", error.c_str());
+                } else if (assembler_.complete()) {
+                    auto whole = assembler_.take();
+                    LOGW(log_, name_.c_str(),
+                         "binary %s with %zu attachment(s) dropped: no binary events are used",
+                         sio::type_name(whole->packet.type), whole->attachments.size());
+                }
+                return;
+            }
+            handle_sio(p->data);
+            return;
+        default:  // pong, upgrade, noop: liveness is all they carry
+            return;
+    }
+}
+
+void SioClient::handle_sio(std::string_view text) {
+    std::string error;
+    auto p = sio::decode(text, &error);
+    if (!p) {
+        LOGW(log_, name_.c_str(), "bad Socket.IO packet ignored (%s): '%s'", error.c_str(),
+             excerpt(text).c_str());
+        return;
+    }
+    handle_packet(std::move(*p));
+}
+
+void SioClient::handle_packet(sio::Packet p) {
+    std::string error;
+    if (assembler_.pending() && !sio::is_binary(p.type)) {
+        // Attachments must follow their packet directly; a text packet means they never will.
+        LOGW(log_, name_.c_str(), "binary packet discarded: a %s came before its attachments",
+             sio::type_name(p.type));
+        assembler_.reset();
+    }
+    if (p.nsp != "/") {
+        LOGD(log_, name_.c_str(), "packet for namespace %s ignored", p.nsp.c_str());
+        return;
+    }
+    switch (p.type) {
+        case sio::Type::Connect:
+            if (state_ == State::Connected) return;
+            state_ = State::Connected;
+            handshake_timer_.cancel();
+            failures_ = 0;
+            backoff_.reset();
+            LOGI(log_, name_.c_str(), "connected to %s (Engine.IO %s, sid %s)",
+                 server_.str().c_str(), version_text(version_), handshake_.sid.c_str());
+            if (h_.connected) h_.connected();
+            return;
+        case sio::Type::Disconnect:
+            drop("the server disconnected the namespace");
+            return;
+        case sio::Type::ConnectError:
+            drop("connect error: " + sio::connect_error_message(p));
+            return;
+        case sio::Type::Event: {
+            if (state_ != State::Connected) {
+                LOGW(log_, name_.c_str(), "event before the namespace connect ignored");
+                return;
+            }
+            auto ev = sio::parse_event(p, &error);
+            if (!ev) {
+                LOGW(log_, name_.c_str(), "bad event ignored: %s", error.c_str());
+                return;
+            }
+            if (h_.event) h_.event(*ev);
+            // The server asked for an ack: answer, so its callback never hangs.
+            if (ev->id && state_ == State::Connected) ack(*ev->id);
+            return;
+        }
+        case sio::Type::Ack: {
+            auto it = p.id ? acks_.find(*p.id) : acks_.end();
+            if (it == acks_.end()) {
+                LOGD(log_, name_.c_str(), "ack for no request ignored");
+                return;
+            }
+            auto done = std::move(it->second);
+            acks_.erase(it);
+            JsonPtr args = json_parse(p.data.empty() ? "[]" : p.data, &error);
+            done(args ? args.get() : nullptr);
+            return;
+        }
+        case sio::Type::BinaryEvent:
+        case sio::Type::BinaryAck:
+            if (!assembler_.feed_packet(std::move(p), &error))
+                LOGW(log_, name_.c_str(), "binary packet discarded: %s", error.c_str());
+            return;
+    }
+}
+
+int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
+    switch (reason) {
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            wsi_ = nullptr;  // lws frees it after this callback
+            drop(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
+            return 0;
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            LOGD(log_, name_.c_str(), "WebSocket open, awaiting the Engine.IO handshake");
+            return 0;
+        case LWS_CALLBACK_CLIENT_RECEIVE: {
+            if (lws_is_first_fragment(wsi)) {
+                rx_.clear();
+                rx_too_big_ = false;
+            }
+            if (!rx_too_big_ && rx_.size() + len > max_frame()) {
+                rx_too_big_ = true;
+                rx_.clear();
+                rx_.shrink_to_fit();
+            }
+            if (!rx_too_big_) rx_.append(static_cast<const char*>(in), len);
+            if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
+            if (rx_too_big_) {
+                drop("a frame over " + std::to_string(max_frame()) + " bytes");
+                return -1;
+            }
+            const bool binary = lws_frame_is_binary(wsi);
+            std::string frame;
+            frame.swap(rx_);
+            handle_frame(frame, binary);
+            return 0;
+        }
+        case LWS_CALLBACK_CLIENT_WRITEABLE: {
+            if (out_.empty()) return 0;
+            std::string& frame = out_.front();
+            const size_t n = frame.size() - LWS_PRE;
+            auto* p = reinterpret_cast<unsigned char*>(&frame[LWS_PRE]);
+            if (lws_write(wsi, p, n, LWS_WRITE_TEXT) < static_cast<int>(n)) {
+                drop("write failed");
+                return -1;
+            }
+            out_bytes_ -= n;
+            out_.pop_front();
+            if (!out_.empty()) lws_callback_on_writable(wsi);
+            return 0;
+        }
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            LOGD(log_, name_.c_str(), "server closes the WebSocket");
+            return 0;
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            wsi_ = nullptr;
+            drop("the server closed the connection");
+            return 0;
+        default:
+            return 0;
+    }
+}
+
+int sio_client_callback(lws* wsi, lws_callback_reasons reason, void*, void* in, size_t len) {
+    auto* client = static_cast<SioClient*>(lws_get_opaque_user_data(wsi));
+    if (!client) return 0;
+    return client->on_event(wsi, reason, in, len);
+}
+
+}  // namespace robotd
