@@ -3,6 +3,7 @@
 #   make CROSS=aarch64    build build/aarch64/robotd (also CROSS=armhf)
 #   make test             install what is missing, build, run every test suite
 #   make run              install what is missing, build, start the local peer and robotd
+#   make bench            benchmarks against the reference (printed, not asserted)
 # Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
 # everything is there).
 
@@ -28,7 +29,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-peer test run clean format
+.PHONY: all deps deps-peer test run bench clean format
 all: $(BUILD)/robotd
 
 deps:
@@ -60,6 +61,10 @@ test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests
 
 run: deps-peer $(BUILD)/robotd
 	@tests/run-local.sh
+
+# Benchmarks print figures; they assert nothing.
+bench: deps-peer $(BUILD)/robotd
+	node tests/bench/command_latency.mjs
 
 format:
 	clang-format -i $(SRCS) src/main.cpp $(wildcard src/*/*.h) $(UNIT_SRCS)

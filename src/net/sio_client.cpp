@@ -263,9 +263,12 @@ void SioClient::handle_frame(std::string_view frame, bool binary) {
                     LOGW(log_, name_.c_str(), "binary attachment dropped: %s", error.c_str());
                 } else if (assembler_.complete()) {
                     auto whole = assembler_.take();
+                    auto ev = sio::parse_event(whole->packet, &error);
                     LOGW(log_, name_.c_str(),
-                         "binary %s with %zu attachment(s) dropped: no binary events are used",
-                         sio::type_name(whole->packet.type), whole->attachments.size());
+                         "%s '%s' with %zu attachment(s) received whole and dropped: robotd "
+                         "uses no binary events",
+                         sio::type_name(whole->packet.type), ev ? ev->name.c_str() : "?",
+                         whole->attachments.size());
                 }
                 return;
             }

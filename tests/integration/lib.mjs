@@ -151,8 +151,8 @@ export function runRobotd(args, { timeoutMs = 10000 } = {}) {
     });
 }
 
-export function startRobotd(configPath, extraArgs = []) {
-    const child = spawn(robotdBin, ['--config', configPath, '--stderr', '-v', ...extraArgs],
+export function startRobotd(configPath, extraArgs = [], { verbose = true } = {}) {
+    const child = spawn(robotdBin, ['--config', configPath, '--stderr', ...(verbose ? ['-v'] : []), ...extraArgs],
         { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = new LineWatch(child.stderr);
     const out = new LineWatch(child.stdout);  // the pipe driver's lines with [pipe] path = -

@@ -17,7 +17,7 @@ for (const eio of [3, 4]) {
         after(async () => { await peer.stop(); });
 
         // robotd with the pipe driver on stdout, connected on all four sessions.
-        const robot = async (opts = {}) => {
+        const robot = async (opts = {}, sockets = ['control', 'chat', 'app', 'user']) => {
             const since = await peer.seq();
             const r = startRobotd(writeConfig(peerConfig(peer, {
                 ...opts, pipe: PIPE,
@@ -25,9 +25,13 @@ for (const eio of [3, 4]) {
                 misc: { eio, video_status_interval: 1, ...opts.misc },
             })));
             r.since = since;
-            for (const s of ['control', 'chat', 'app', 'user'])
-                await peer.waitEvent(s, null, since, { type: 'connect' });
-            await peer.waitEvent('control', 'robot_id', since);
+            try {
+                for (const s of sockets) await peer.waitEvent(s, null, since, { type: 'connect' });
+                await peer.waitEvent('control', 'robot_id', since);
+            } catch (e) {
+                await r.stop();  // never leave a robotd behind a failed start
+                throw e;
+            }
             return r;
         };
         const done = async (r) => {
@@ -51,6 +55,17 @@ for (const eio of [3, 4]) {
                 assert.equal(ip.args[0].robot_id, 'robot1');
                 assert.match(ip.args[0].ip, /^[0-9a-f.:]*$/);
                 assert.match(r.log.text(), new RegExp(`I user: connected to https://127\\.0\\.0\\.1:\\d+ \\(Engine\\.IO ${eio}`));
+            } finally { await done(r); }
+        });
+
+        test('eio=auto finds the server\'s Engine.IO version on every session', async () => {
+            const r = await robot({ misc: { eio: 'auto' } });
+            try {
+                for (const [socket, event] of [['control', 'robot_id'], ['chat', 'identify_robot_id'], ['app', 'identify_robot_id']])
+                    assert.deepEqual((await peer.waitEvent(socket, event, r.since)).args, ['robot1']);
+                for (const s of ['control', 'chat', 'app', 'user'])
+                    assert.match(r.log.text(), new RegExp(` I ${s}: connected to .*\\(Engine\\.IO ${eio},`));
+                if (eio === 3) assert.match(r.log.text(), /server speaks Engine\.IO 3; following it/);
             } finally { await done(r); }
         });
 
@@ -141,6 +156,43 @@ for (const eio of [3, 4]) {
                 await r.wait(/ W control: connection lost \(a frame over \d+ bytes\)/);
                 await peer.waitEvent('control', 'robot_id', seq, { timeoutMs: 10000 });
             } finally { await done(r); }
+        });
+
+        test('a binary event is received whole, attachments counted, and dropped with a log line', async () => {
+            const r = await robot();
+            try {
+                await peer.raw('control', '452-["photo",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+                const bytes = (b) => Buffer.from(eio === 3 ? [4, ...b] : b).toString('base64');
+                for (const b of [[1, 2, 3], [4, 5]])
+                    assert.equal((await peer.api('POST', '/_peer/raw', { socket: 'control', base64: bytes(b) })).status, 200);
+                await r.wait(/ W control: binary_event 'photo' with 2 attachment\(s\) received whole and dropped/);
+                // The session is still fine.
+                const from = r.out.lines.length;
+                await peer.command({ command: 'R', key_position: 'down', user: 'ann', anonymous: false });
+                await r.line({ command: 'R' }, { from });
+            } finally { await done(r); }
+        });
+
+        test('the app session works over wss too, and settings changes apply anonymous_control', async () => {
+            // Point the app session at the peer's TLS socket server.
+            const r = await robot({ misc: { app_server: peer.info.urls.user } }, ['control', 'chat', 'user']);
+            try {
+                assert.deepEqual((await peer.waitEvent('user', 'identify_robot_id', r.since)).args, ['robot1']);
+                const status = await peer.waitEvent('user', 'send_video_status', r.since);
+                assert.equal(status.args[0].camera_id, 'camera1');
+                await peer.api('POST', '/_peer/settings', { anonymous_control: false });
+                // This robot's app session is on the peer's user server: tell it there.
+                await peer.emit('user', 'robot_settings_changed', [{ robot_id: 'robot1' }]);
+                await r.wait(/ I discovery: robot settings: .*anonymous_control=false/);
+                const from = r.out.lines.length;
+                await peer.command({ command: 'L', user: '', anonymous: true, key_position: 'down' });
+                await peer.command({ command: 'R', user: 'ann', anonymous: false, key_position: 'down' });
+                assert.equal((await r.line({ command: 'R' }, { from })).user, 'ann');
+                assert.ok(!r.out.lines.slice(from).some((l) => l.includes('"command":"L"')), 'anonymous L refused');
+            } finally {
+                await peer.api('POST', '/_peer/settings', { anonymous_control: true });
+                await done(r);
+            }
         });
 
         test('server ack requests are answered', async () => {

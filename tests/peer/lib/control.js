@@ -153,8 +153,11 @@ function makeControlHandler(ctx) {
         key_position: b.key_position !== undefined ? b.key_position : '',
         anonymous: !!b.anonymous,
       };
+      // CLOCK_MONOTONIC in microseconds, the clock robotd stamps its lines with: benchmarks
+      // take latency as the robot's t_us minus this.
+      const emittedUs = Number(process.hrtime.bigint() / 1000n);
       const r = await emit(b.socket || 'control', 'command_to_robot', [payload]);
-      return { status: r.status, body: { ...r.body, payload } };
+      return { status: r.status, body: { ...r.body, payload, emitted_us: emittedUs } };
     }],
     ['POST', /^\/_peer\/chat$/, async (m, b) => {
       const payload = chatPayload(b);
