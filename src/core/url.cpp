@@ -56,6 +56,12 @@ std::optional<int> parse_port(std::string_view text) {
 
 }  // namespace
 
+std::string Url::authority() const {
+    std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    if (port != (tls() ? 443 : 80)) out += ":" + std::to_string(port);
+    return out;
+}
+
 std::string Url::str() const {
     std::string out = scheme + "://";
     // An IPv6 literal needs brackets, or its colons would read as a port.

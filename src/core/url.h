@@ -17,6 +17,9 @@ struct Url {
     bool tls() const { return scheme == "https"; }
     // "http://host:port" with the port always written, plus path.
     std::string str() const;
+    // What a Host header says: the host ([...] around IPv6), and ":port" unless it is the
+    // scheme's default.
+    std::string authority() const;
 };
 
 // Parses `text` as a bare host[:port] or scheme://host[:port][/path].

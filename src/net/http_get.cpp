@@ -29,10 +29,7 @@ void HttpGet::start(Request req) {
     result_ = HttpResult{};
     busy_ = true;
     path_ = req_.server.path + (req_.target.empty() ? "/" : req_.target);
-    const bool default_port = req_.server.port == (req_.server.tls() ? 443 : 80);
-    host_header_ = req_.server.host.find(':') != std::string::npos ? "[" + req_.server.host + "]"
-                                                                   : req_.server.host;
-    if (!default_port) host_header_ += ":" + std::to_string(req_.server.port);
+    host_header_ = req_.server.authority();
     timeout_.start_ms(req_.timeout_ms);
     resolve_.start(req_.server.host, [this](const std::string& address, const std::string& error) {
         if (address.empty()) {

@@ -93,10 +93,7 @@ void SioClient::attempt() {
 void SioClient::connect_ws(const std::string& address) {
     address_ = address;
     path_ = eio::ws_path(version_, server_.path + "/socket.io/");
-    const bool default_port = server_.port == (server_.tls() ? 443 : 80);
-    host_header_ =
-        server_.host.find(':') != std::string::npos ? "[" + server_.host + "]" : server_.host;
-    if (!default_port) host_header_ += ":" + std::to_string(server_.port);
+    host_header_ = server_.authority();
 
     lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);

@@ -64,10 +64,8 @@ Sessions::Sessions(Loop& loop, const Config& config, Discovery& discovery,
       driver_(std::move(driver)),
       motion_(loop, loop.log(), *driver_, config),
       control_(loop, "control",
-               {[this] {
-                    identify(control_, "robot_id");
-                    control_identify_.start_ms(kIdentifyMs);
-                },
+               {// Identify at once (the timer's next pass), then every minute.
+                [this] { control_identify_.start_ms(0); },
                 [this](const std::string&) {
                     control_identify_.cancel();
                     // Nobody can send a stop while the link is down: stop now.
@@ -84,10 +82,7 @@ Sessions::Sessions(Loop& loop, const Config& config, Discovery& discovery,
                     if (failures % 3 == 0) discovery_.refresh(LookupId::Control);
                 }}),
       chat_(loop, "chat",
-            {[this] {
-                 identify(chat_, "identify_robot_id");
-                 chat_identify_.start_ms(kIdentifyMs);
-             },
+            {[this] { chat_identify_.start_ms(0); },
              [this](const std::string&) { chat_identify_.cancel(); },
              [this](const sio::Event& ev) {
                  if (ev.name == "chat_message_with_name") {

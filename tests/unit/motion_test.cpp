@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "hw/pipe_driver.h"
+#include "loop_harness.h"
 #include "net/loop.h"
 
 using namespace robotd;
@@ -72,18 +73,15 @@ int64_t t_us(const JsonPtr& line) {
     return line ? json_int(line.get(), "t_us").value_or(-1) : -1;
 }
 
-class MotionTest : public ::testing::Test {
+class MotionTest : public LoopTest {
   protected:
-    static void SetUpTestSuite() {
-        const sigset_t set = handled_signals();
-        sigprocmask(SIG_BLOCK, &set, nullptr);
-        signal(SIGPIPE, SIG_IGN);
-    }
+    MotionTest() : LoopTest(LogLevel::Warn) {}
 
     void SetUp() override {
         ASSERT_TRUE(fifo_.ok());
+        LoopTest::SetUp();
+        if (HasFatalFailure()) return;
         std::string error;
-        ASSERT_TRUE(loop_.start(TlsSettings{"", false}, &error)) << error;
         config_.robot.straight_delay = kStraightMs / 1000.0;
         config_.robot.turn_delay = kTurnMs / 1000.0;
         config_.pipe.path = fifo_.path();
@@ -92,30 +90,9 @@ class MotionTest : public ::testing::Test {
         motion_ = std::make_unique<Motion>(loop_, log_, *driver_, config_);
     }
 
-    // Services the loop until `done` holds; false when `timeout_ms` passed first.
-    bool run_until(const std::function<bool()>& done, uint32_t timeout_ms = 2000) {
-        bool timed_out = false;
-        Timer deadline(loop_, [&] { timed_out = true; });
-        Timer tick(loop_, [&] { tick.start_ms(2); });  // wakes the loop to look at the FIFO
-        deadline.start_ms(timeout_ms);
-        tick.start_ms(2);
-        while (!done()) {
-            if (timed_out) return false;
-            lws_service(loop_.context(), 0);
-        }
-        return true;
-    }
     bool lines_reach(size_t n) {
         return run_until([&] { return fifo_.lines().size() >= n; });
     }
-    // Runs the loop for `ms` (to show that nothing more arrives meanwhile).
-    void run_for(uint32_t ms) {
-        bool over = false;
-        Timer t(loop_, [&] { over = true; });
-        t.start_ms(ms);
-        run_until([&] { return over; }, ms + 1000);
-    }
-
     DriveCommand drive(const char* command, const char* key = "down") {
         DriveCommand c;
         c.command = command;
@@ -126,8 +103,6 @@ class MotionTest : public ::testing::Test {
     }
 
     FifoReader fifo_;
-    Logger log_{LogLevel::Warn, LogSink::Stderr};
-    Loop loop_{log_};
     Config config_;
     std::unique_ptr<PipeDriver> driver_;
     std::unique_ptr<Motion> motion_;

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "hw/pipe_line.h"
+#include "loop_harness.h"
 #include "net/loop.h"
 
 using namespace robotd;
@@ -143,34 +144,8 @@ long rss_kib() {
     return -1;
 }
 
-class PipeTest : public ::testing::Test {
+class PipeTest : public LoopTest {
   protected:
-    static void SetUpTestSuite() {
-        const sigset_t set = handled_signals();
-        sigprocmask(SIG_BLOCK, &set, nullptr);
-        signal(SIGPIPE, SIG_IGN);
-        lws_set_log_level(LLL_ERR, nullptr);
-    }
-
-    void SetUp() override {
-        std::string error;
-        ASSERT_TRUE(loop_.start(TlsSettings{"", false}, &error)) << error;
-    }
-
-    // Services the loop until `done` holds; false when `timeout_ms` passed first.
-    bool run_until(const std::function<bool()>& done, uint32_t timeout_ms = 2000) {
-        bool timed_out = false;
-        Timer deadline(loop_, [&] { timed_out = true; });
-        Timer tick(loop_, [&] { tick.start_ms(2); });  // wakes the loop to look again
-        deadline.start_ms(timeout_ms);
-        tick.start_ms(2);
-        while (!done()) {
-            if (timed_out) return false;
-            lws_service(loop_.context(), 0);
-        }
-        return true;
-    }
-
     // A FIFO's read end, opened without waiting for a writer.
     int open_reader(const std::string& path) {
         return open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -187,8 +162,6 @@ class PipeTest : public ::testing::Test {
     }
 
     TempDir dir_;
-    Logger log_{LogLevel::Info, LogSink::Stderr};
-    Loop loop_{log_};
 };
 
 }  // namespace

@@ -151,4 +151,12 @@ TEST(ParseUrl, RejectsMalformed) {
 }
 
 }  // namespace
+
+TEST(Url, AuthorityIsWhatAHostHeaderSays) {
+    EXPECT_EQ(parse_url("https://letsrobot.tv")->authority(), "letsrobot.tv");
+    EXPECT_EQ(parse_url("http://127.0.0.1:80")->authority(), "127.0.0.1");
+    EXPECT_EQ(parse_url("http://127.0.0.1:18080")->authority(), "127.0.0.1:18080");
+    EXPECT_EQ(parse_url("https://[::1]:8000")->authority(), "[::1]:8000");
+    EXPECT_EQ(parse_url("https://[::1]")->authority(), "[::1]");
+}
 }  // namespace robotd
