@@ -52,11 +52,15 @@ $(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(LWS_LIB)
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(LWS_LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/librobotd.a $(LDLIBS) -lgtest -lgtest_main
 
+# A probe on the real socket.io client, for the integration tests.
+$(BUILD)/sio-probe: $(BUILD)/obj/tests/integration/sio_probe.o $(BUILD)/librobotd.a $(LWS_LIB)
+	$(CXX) $(LDFLAGS) -o $@ $< $(BUILD)/librobotd.a $(LDLIBS)
+
 # Tests and the demo also need the peer's npm packages.
 deps-peer:
 	@toolchain/install-deps.sh --arch $(ARCH) --npm
 
-test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests
+test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe
 	@tests/run-all.sh
 
 run: deps-peer $(BUILD)/robotd
@@ -72,4 +76,4 @@ format:
 clean:
 	rm -rf build/host/obj build/aarch64/obj build/armhf/obj build/*/robotd build/*/*.a build/*/unit-tests
 
--include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/tests/integration/sio_probe.d

@@ -4,7 +4,9 @@
 // pipe driver writing to robotd's stdout.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPeer, peerConfig, writeConfig, startRobotd } from './lib.mjs';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { startPeer, peerConfig, writeConfig, startRobotd, top } from './lib.mjs';
 
 const PIPE = { path: '-' };
 
@@ -158,6 +160,22 @@ for (const eio of [3, 4]) {
             } finally { await done(r); }
         });
 
+        test('a connect error (string or object) and a namespace disconnect: logged, then reconnected', async () => {
+            const r = await robot();
+            try {
+                // Protocol 4 (EIO3) sends the error as a string, protocol 5 (EIO4) as an object.
+                const packets = eio === 3 ? ['44"not authorized"'] : ['44{"message":"not authorized"}'];
+                for (const packet of [...packets, '41']) {
+                    const seq = await peer.seq();
+                    const since = r.log.lines.length;
+                    await peer.raw('chat', packet);
+                    const why = packet === '41' ? 'the server disconnected the namespace' : 'connect error: not authorized';
+                    await r.wait(new RegExp(` W chat: connection lost \\(${why}\\)`), { from: since });
+                    await peer.waitEvent('chat', 'identify_robot_id', seq, { timeoutMs: 10000 });
+                }
+            } finally { await done(r); }
+        });
+
         test('a binary event is received whole, attachments counted, and dropped with a log line', async () => {
             const r = await robot();
             try {
@@ -193,6 +211,22 @@ for (const eio of [3, 4]) {
                 await peer.api('POST', '/_peer/settings', { anonymous_control: true });
                 await done(r);
             }
+        });
+
+        test('the robot\'s own ack requests get their answers (SioClient through sio-probe)', async () => {
+            await peer.socketOp('app', 'ack', { mode: 'args', args: ['ok', { n: 42 }] });
+            try {
+                for (const mode of [String(eio), 'auto']) {
+                    const out = await new Promise((resolve, reject) => execFile(
+                        join(top, 'build', 'host', 'sio-probe'),
+                        [peer.info.urls.app, mode, 'probe_event', '{"q":1}'], { timeout: 15000 },
+                        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+                    assert.deepEqual(JSON.parse(out), ['ok', { n: 42 }], `eio ${mode}`);
+                }
+                const ev = await peer.waitEvent('app', 'probe_event', 0);
+                assert.deepEqual(ev.args, [{ q: 1 }]);
+                assert.equal(ev.ack_requested, true);
+            } finally { await peer.socketOp('app', 'ack', { mode: 'auto' }); }
         });
 
         test('server ack requests are answered', async () => {
