@@ -22,12 +22,14 @@ Logger::~Logger() {
 }
 
 void Logger::set_secrets(std::vector<std::string> secrets) {
+    std::lock_guard<std::mutex> lock(mutex_);
     secrets_.clear();
     for (auto& s : secrets)
         if (!s.empty()) secrets_.push_back(std::move(s));
 }
 
 std::string Logger::mask(std::string text) const {
+    std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& secret : secrets_) {
         for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 4))
             text.replace(at, secret.size(), "****");

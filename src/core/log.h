@@ -1,8 +1,11 @@
 // Logging: levelled, monotonic-stamped lines to stderr or syslog, with every registered
-// secret (stream key, api key, ...) masked before a line leaves the process.
+// secret (stream key, api key, ...) masked before a line leaves the process. Thread-safe:
+// media threads log too.
 #pragma once
 
+#include <atomic>
 #include <cstdarg>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,9 +22,9 @@ class Logger {
     Logger& operator=(const Logger&) = delete;
 
     void set_level(LogLevel level) { level_ = level; }
-    LogLevel level() const { return level_; }
+    LogLevel level() const { return level_.load(); }
     LogSink sink() const { return sink_; }
-    bool enabled(LogLevel level) const { return level <= level_; }
+    bool enabled(LogLevel level) const { return level <= level_.load(); }
     // Replaces the secrets to mask (empty strings are ignored).
     void set_secrets(std::vector<std::string> secrets);
 
@@ -33,8 +36,9 @@ class Logger {
     std::string mask(std::string text) const;
 
   private:
-    LogLevel level_;
+    std::atomic<LogLevel> level_;
     LogSink sink_;
+    mutable std::mutex mutex_;  // guards secrets_
     std::vector<std::string> secrets_;
 };
 
