@@ -18,10 +18,28 @@ BUILD := build/$(ARCH)
 LWS := $(BUILD)/lws
 LWS_LIB := $(LWS)/lib/libwebsockets.a
 
+# Media libraries. The host uses Debian's libav*-dev (with libavdevice for lavfi: test
+# inputs); a board gets a minimal static FFmpeg built from Debian's source (third_party/ffmpeg).
+# Recursive (=) so pkg-config runs only after `deps` has installed what it asks about.
+ifeq ($(ARCH),host)
+MEDIA_PKGS := libavformat libavcodec libavdevice libswscale libswresample libavutil alsa
+MEDIA_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(MEDIA_PKGS)) -DROBOTD_HAVE_AVDEVICE=1
+MEDIA_LIBS = $(shell $(PKG_CONFIG) --libs $(MEDIA_PKGS))
+FFMPEG_LIB :=
+else
+FFMPEG := $(BUILD)/ffmpeg
+FFMPEG_LIB := $(FFMPEG)/lib/libavformat.a
+MEDIA_CFLAGS = -I$(FFMPEG)/include $(shell $(PKG_CONFIG) --cflags alsa)
+MEDIA_LIBS = $(addprefix $(FFMPEG)/lib/,libavformat.a libavcodec.a libswscale.a libswresample.a \
+             libavutil.a) $(shell $(PKG_CONFIG) --libs alsa) -lm
+$(FFMPEG_LIB): third_party/ffmpeg/build.sh third_party/ffmpeg/SHA256SUMS | deps
+	third_party/ffmpeg/build.sh $(ARCH)
+endif
+
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)
-CPPFLAGS += -Isrc -I$(LWS)/include -MMD -MP
-LDLIBS := $(LWS_LIB) -lmbedtls -lmbedx509 -lmbedcrypto -linih -lcjson -lpthread
+CPPFLAGS += -Isrc -I$(LWS)/include $(MEDIA_CFLAGS) -MMD -MP
+LDLIBS = $(LWS_LIB) $(MEDIA_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -linih -lcjson -lpthread
 
 SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 OBJS := $(SRCS:%.cpp=$(BUILD)/obj/%.o)
@@ -38,7 +56,7 @@ deps:
 $(LWS_LIB): third_party/libwebsockets/build.sh third_party/libwebsockets/SHA256SUMS | deps
 	third_party/libwebsockets/build.sh $(ARCH)
 
-$(BUILD)/obj/%.o: %.cpp | $(LWS_LIB)
+$(BUILD)/obj/%.o: %.cpp | $(LWS_LIB) $(FFMPEG_LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
@@ -46,7 +64,7 @@ $(BUILD)/librobotd.a: $(OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(LWS_LIB)
+$(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(LWS_LIB) $(FFMPEG_LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/librobotd.a $(LDLIBS)
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(LWS_LIB)

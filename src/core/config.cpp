@@ -382,6 +382,13 @@ const UsedKey kUsedKeys[] = {
      [](Draft& d, std::string_view v) { return set_text(d.config.misc.woot_room, v); },
      [](const Config& c) { return c.misc.woot_room; }, false},
 
+    {"media", "gop", "a whole number of frames 1..250",
+     [](Draft& d, std::string_view v) { return set_int(d.config.media.gop, v, 1, 250); },
+     [](const Config& c) { return std::to_string(c.media.gop); }, false},
+    {"media", "ring_kib", "a whole number of KiB 16..65536",
+     [](Draft& d, std::string_view v) { return set_int(d.config.media.ring_kib, v, 16, 65536); },
+     [](const Config& c) { return std::to_string(c.media.ring_kib); }, false},
+
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },
      [](const Config& c) { return c.pipe.path; }, false},

@@ -26,7 +26,7 @@ struct Config {
         bool table_mode = false;   // start in table mode: F and B refused, turns pass
         std::vector<std::string> straight_commands = {"F", "B"};  // stop after straight_delay
         std::vector<std::string> turn_commands = {"L", "R"};      // stop after turn_delay
-        std::vector<std::string> owner_commands;  // only the owner may send these
+        std::vector<std::string> owner_commands;                  // only the owner may send these
     } robot;
     struct Camera {
         bool no_camera = false;
@@ -52,6 +52,10 @@ struct Config {
         int delay = 10;  // seconds
         std::string boot_message;
     } tts;
+    struct Media {
+        int gop = 25;        // frames between keyframes: a new viewer's join delay (25 = 1 s)
+        int ring_kib = 256;  // each stream's ring between its encoder thread and the upload
+    } media;
     struct Pipe {
         std::string path = "-";  // file or FIFO for the pipe driver's lines; "-" = stdout
         std::string command;     // or: a consumer started with this argv (no shell)
@@ -64,9 +68,9 @@ struct Config {
         EioMode eio = EioMode::Auto;
         std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
         bool secure_cert = true;
-        int video_status_interval = 30;  // seconds
-        double lookup_timeout = 10;      // seconds, whole HTTP lookup
-        std::string secret_key;          // secret; enables the wifi login lookup
+        int video_status_interval = 30;   // seconds
+        double lookup_timeout = 10;       // seconds, whole HTTP lookup
+        std::string secret_key;           // secret; enables the wifi login lookup
         std::string reverse_ssh_command;  // argv started on the app server's request
         std::string woot_room;            // chat room heard on the user socket
         // Scheme for hosts that discovery names without one (control, chat, relay): the

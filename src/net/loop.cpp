@@ -151,8 +151,14 @@ void Loop::handle_signal_fd(int fd) {
     }
 }
 
+uint64_t Loop::add_wake(std::function<void()> fn) {
+    wakes_.emplace(next_wake_, std::move(fn));
+    return next_wake_++;
+}
+
 void Loop::handle_wake() {
     resolver_->deliver();
+    for (auto& [id, fn] : wakes_) fn();  // a wake function must not add or remove wakes
 }
 
 int wake_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {

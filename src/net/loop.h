@@ -53,6 +53,10 @@ class Loop {
     lws_vhost* vhost() const { return vhost_; }
     // LCCSCF_* flags for a client connection under the current TLS settings.
     int client_ssl_flags(bool tls) const;
+    // Calls `fn` on the loop after every lws_cancel_service() from another thread (a media
+    // thread pushed into its ring). Returns an id for remove_wake().
+    uint64_t add_wake(std::function<void()> fn);
+    void remove_wake(uint64_t id) { wakes_.erase(id); }
     Logger& log() const { return log_; }
     Resolver& resolver() { return *resolver_; }
 
@@ -72,6 +76,8 @@ class Loop {
     std::function<void(int)> on_signal_;
     std::unique_ptr<Resolver> resolver_;
     std::map<pid_t, std::function<void(int)>> children_;
+    std::map<uint64_t, std::function<void()>> wakes_;
+    uint64_t next_wake_ = 1;
 };
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.

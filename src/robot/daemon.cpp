@@ -54,8 +54,15 @@ bool Daemon::start(Config config, std::string* error) {
              "any server can pretend to be yours");
     log_endpoints();
     discovery_ = std::make_unique<Discovery>(loop_, log_, config_);
+    media_ = std::make_unique<Media>(loop_, config_, *discovery_);
     sessions_ = std::make_unique<Sessions>(loop_, config_, *discovery_, std::move(driver));
-    discovery_->on_resolved([this](LookupId id) { sessions_->resolved(id); });
+    sessions_->set_media({[this](bool on) { media_->set_video(on); },
+                          [this](const RobotSettings& s) { media_->apply_settings(s); },
+                          [this] { return media_->video_running(); }});
+    discovery_->on_resolved([this](LookupId id) {
+        sessions_->resolved(id);
+        media_->resolved(id);
+    });
     sessions_->start();
     discovery_->start();
     return true;
@@ -100,6 +107,7 @@ void Daemon::reload() {
 
 void Daemon::stop() {
     sessions_.reset();  // sends the final stop to the hardware
+    media_.reset();     // joins the encoder threads
     discovery_.reset();
 }
 

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "net/loop.h"
 #include "robot/discovery.h"
+#include "robot/media.h"
 #include "robot/sessions.h"
 
 namespace robotd {
@@ -35,7 +36,8 @@ class Daemon {
     std::vector<std::string> overrides_;
     Config config_;
     std::unique_ptr<Discovery> discovery_;
-    std::unique_ptr<Sessions> sessions_;  // after discovery_: destroyed first
+    std::unique_ptr<Media> media_;        // after discovery_, before sessions_:
+    std::unique_ptr<Sessions> sessions_;  // each is destroyed before what it uses
 };
 
 // Writes config diagnostics to the log: errors, warnings (file:line) and the notice.

@@ -196,6 +196,13 @@ function makeControlHandler(ctx) {
     ['GET', /^\/_peer\/relay$/, () => ({
       status: 200, body: { ...relayInfo(true), recordings: ctx.recordings() },
     })],
+    // Throttle reads of uploads (0 = full speed): TCP back-pressure then reaches the robot.
+    ['POST', /^\/_peer\/relay\/([a-z]+)\/slow$/, (m, b) => {
+      const relay = relays[m[1]];
+      if (!relay) throw fail(404, 'stream must be video or audio');
+      relay.slowBytesPerS = Math.max(0, Number(b.bytes_per_s) || 0);
+      return { status: 200, body: { bytes_per_s: relay.slowBytesPerS } };
+    }],
     ['POST', /^\/_peer\/relay\/([a-z]+)\/kick$/, (m) => {
       const relay = relays[m[1]];
       if (!relay) throw fail(404, 'stream must be video or audio');

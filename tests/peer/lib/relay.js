@@ -62,6 +62,7 @@ class Relay {
     Object.assign(this, { stream, host, streamKey, dir, records, viewers, log });
     this.port = 0;
     this.fileSeq = 0; // N in {stream}-{N}.ts, never reset
+    this.slowBytesPerS = 0; // >0: read uploads no faster (POST /_peer/relay/{stream}/slow)
     this.active = new Set();
     this.resetCounters();
   }
@@ -132,6 +133,11 @@ class Relay {
       this.counters.chunks++;
       this.viewers.broadcast(chunk);
       this.records.poke();
+      if (this.slowBytesPerS > 0) {
+        // Read no faster than the set rate: pause, and resume when this chunk's time is up.
+        req.pause();
+        setTimeout(() => req.resume(), Math.ceil((chunk.length * 1000) / this.slowBytesPerS));
+      }
     });
     const finish = (status) => {
       if (upload.status !== null) return;

@@ -1,0 +1,323 @@
+#include "net/upload.h"
+
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "net/protocols.h"
+
+namespace robotd {
+
+namespace {
+// A record older than this when the socket can take it is not worth sending: skip to the
+// next keyframe, so a slow relay costs frames, never ever-growing delay.
+constexpr int64_t kMaxAgeUs = 1000000;
+// With records waiting and no write for this long, the relay is stuck: reconnect.
+constexpr int64_t kStuckUs = 10000000;
+constexpr uint32_t kWatchdogMs = 1000;
+// The kernel's send buffer holds what the relay has not taken yet; left to autotune it grows
+// to megabytes, seconds of video the age check above cannot see. Keep it near a second.
+constexpr int kSendBuffer = 32 * 1024;
+constexpr int64_t kSkipLogUs = 10000000;
+// An upload counts as having worked (backoff starts over) only after streaming this long:
+// a relay that refuses at once (a wrong stream key) must not be retried twice a second.
+constexpr int64_t kHealthyUs = 5000000;
+}  // namespace
+
+void LatencyHistogram::add(int64_t us) {
+    const int64_t ms = us < 0 ? 0 : us / 1000;
+    ++buckets_[ms >= int64_t(buckets_.size()) - 1 ? buckets_.size() - 1 : size_t(ms)];
+    ++count_;
+}
+
+int LatencyHistogram::percentile_ms(double p) const {
+    if (count_ == 0) return -1;
+    const uint64_t rank = static_cast<uint64_t>(p * double(count_ - 1));
+    uint64_t seen = 0;
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+        seen += buckets_[i];
+        if (seen > rank) return static_cast<int>(i);
+    }
+    return static_cast<int>(buckets_.size() - 1);
+}
+
+Upload::Upload(Loop& loop, std::string name, media::PacketRing& ring,
+               std::function<void()> want_keyframe)
+    : loop_(loop),
+      log_(loop.log()),
+      name_(std::move(name)),
+      ring_(ring),
+      want_keyframe_(std::move(want_keyframe)),
+      resolve_(loop.resolver()),
+      reconnect_timer_(loop, [this] { attempt(); }),
+      watchdog_(
+          loop,
+          [this] {
+              if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
+                  drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
+                  return;
+              }
+              watchdog_.start_ms(kWatchdogMs);
+          }),
+      rng_(std::random_device{}()) {}
+
+Upload::~Upload() {
+    closed_ = true;
+    detach();
+}
+
+std::string Upload::summary() const {
+    char line[256];
+    snprintf(line, sizeof line,
+             "%llu records, %llu bytes, %llu skipped, %llu connects; capture-to-wire p50 %d ms, "
+             "p99 %d ms",
+             static_cast<unsigned long long>(stats_.records),
+             static_cast<unsigned long long>(stats_.bytes),
+             static_cast<unsigned long long>(stats_.skipped),
+             static_cast<unsigned long long>(stats_.connects), stats_.latency.percentile_ms(0.5),
+             stats_.latency.percentile_ms(0.99));
+    return line;
+}
+
+void Upload::open(const Url& url) {
+    url_ = url;
+    closed_ = false;
+    failures_ = 0;
+    backoff_.reset();
+    detach();
+    reconnect_timer_.cancel();
+    attempt();
+}
+
+void Upload::close() {
+    if (closed_) return;
+    closed_ = true;
+    detach();
+    reconnect_timer_.cancel();
+    discard_all();
+    LOGI(log_, name_.c_str(), "upload closed (%s)", summary().c_str());
+}
+
+void Upload::attempt() {
+    if (closed_) return;
+    resolve_.start(url_.host, [this](const std::string& address, const std::string& error) {
+        if (address.empty()) {
+            drop(error);
+            return;
+        }
+        connect(address);
+    });
+}
+
+void Upload::connect(const std::string& address) {
+    address_ = address;
+    path_ = url_.path.empty() ? "/" : url_.path + "/";
+    host_header_ = url_.authority();
+    lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = loop_.context();
+    ci.vhost = loop_.vhost();
+    ci.address = address_.c_str();
+    ci.port = url_.port;
+    ci.ssl_connection = loop_.client_ssl_flags(url_.tls());
+    ci.path = path_.c_str();
+    ci.host = host_header_.c_str();
+    ci.origin = host_header_.c_str();
+    ci.method = "POST";
+    ci.alpn = "http/1.1";
+    ci.protocol = kProtoUpload;
+    ci.local_protocol_name = kProtoUpload;
+    ci.opaque_user_data = this;
+    ci.pwsi = &wsi_;
+    if (!lws_client_connect_via_info(&ci) && !closed_ && !wsi_ && !reconnect_timer_.armed())
+        drop("cannot start a connection");
+}
+
+void Upload::detach() {
+    resolve_.cancel();
+    if (wsi_) {
+        lws_set_opaque_user_data(wsi_, nullptr);
+        lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        wsi_ = nullptr;
+    }
+    streaming_ = false;
+    watchdog_.cancel();
+}
+
+bool Upload::has_record() {
+    const uint8_t* data;
+    size_t len;
+    media::RecordMeta meta;
+    return ring_.front(&data, &len, &meta);
+}
+
+void Upload::discard_all() {
+    while (has_record()) {
+        ring_.pop();
+        ++stats_.skipped;
+    }
+}
+
+void Upload::drop(const std::string& why) {
+    const bool was_streaming = streaming_;
+    const int64_t streamed_us = was_streaming ? mono_us() - streaming_since_us_ : 0;
+    detach();
+    if (closed_) return;
+    if (streamed_us >= kHealthyUs) {
+        failures_ = 0;
+        backoff_.reset();
+    } else {
+        ++failures_;
+    }
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const uint32_t delay = backoff_.next(unit(rng_));
+    const std::string url = url_.str();
+    if (was_streaming && streamed_us < 1000000)
+        LOGW(log_, name_.c_str(),
+             "upload to %s ended at once (%s): does the relay accept this stream_key? "
+             "attempt %d, retry in %.1f s",
+             url.c_str(), why.c_str(), failures_, delay / 1000.0);
+    else if (was_streaming)
+        LOGW(log_, name_.c_str(), "upload to %s lost (%s); reconnecting in %.1f s", url.c_str(),
+             why.c_str(), delay / 1000.0);
+    else
+        LOGW(log_, name_.c_str(), "cannot upload to %s (%s); attempt %d, retry in %.1f s",
+             url.c_str(), why.c_str(), failures_, delay / 1000.0);
+    reconnect_timer_.start_ms(delay);
+    if (streamed_us < kHealthyUs && on_failing_) on_failing_(failures_);
+}
+
+void Upload::pump() {
+    if (streaming_ && wsi_) {
+        lws_callback_on_writable(wsi_);
+    } else {
+        // Nobody to send to: what waits would only be stale when the link is back.
+        discard_all();
+    }
+}
+
+int Upload::write_next(lws* wsi) {
+    const uint8_t* data;
+    size_t len;
+    media::RecordMeta meta;
+    const int64_t now = mono_us();
+    while (ring_.front(&data, &len, &meta)) {
+        if (now - meta.capture_us > kMaxAgeUs && !need_keyframe_) {
+            need_keyframe_ = true;
+            want_keyframe_();
+            if (now - last_skip_log_us_ > kSkipLogUs) {
+                last_skip_log_us_ = now;
+                LOGI(log_, name_.c_str(),
+                     "skipping to a fresh keyframe: the relay is %lld ms behind (%llu skipped "
+                     "so far)",
+                     static_cast<long long>((now - meta.capture_us) / 1000),
+                     static_cast<unsigned long long>(stats_.skipped));
+            }
+        }
+        if (need_keyframe_ && !meta.keyframe) {
+            ring_.pop();
+            ++stats_.skipped;
+            continue;
+        }
+        if (need_keyframe_ && now - meta.capture_us > kMaxAgeUs) {
+            ring_.pop();  // a stale keyframe: wait for a fresh one
+            ++stats_.skipped;
+            continue;
+        }
+        need_keyframe_ = false;
+        // One HTTP chunk: size in hex, CRLF, the record, CRLF.
+        char head[24];
+        const int head_len = snprintf(head, sizeof head, "%zx\r\n", len);
+        const size_t total = size_t(head_len) + len + 2;
+        buf_.resize(LWS_PRE + total);
+        unsigned char* p = buf_.data() + LWS_PRE;
+        memcpy(p, head, size_t(head_len));
+        memcpy(p + head_len, data, len);
+        memcpy(p + head_len + len, "\r\n", 2);
+        if (lws_write(wsi, p, total, LWS_WRITE_HTTP) < static_cast<int>(total)) {
+            drop("write failed");
+            return -1;
+        }
+        stats_.latency.add(mono_us() - meta.capture_us);
+        ++stats_.records;
+        stats_.bytes += len;
+        last_progress_us_ = mono_us();
+        ring_.pop();
+        // One record per writable callback: lws holds what the socket did not take, and
+        // calls back only when it is gone, so nothing piles up here.
+        if (has_record()) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return 0;
+}
+
+int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
+    switch (reason) {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+            auto** p = static_cast<unsigned char**>(in);
+            unsigned char* end = *p + 256;
+            static const char te[] = "chunked", ct[] = "video/mp2t";
+            if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
+                                             reinterpret_cast<const unsigned char*>(te),
+                                             sizeof te - 1, p, end) ||
+                lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                             reinterpret_cast<const unsigned char*>(ct),
+                                             sizeof ct - 1, p, end))
+                return -1;
+            lws_client_http_body_pending(wsi, 1);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
+            if (!streaming_) {
+                // lws arms a body timeout once and never refreshes it; this body never ends.
+                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+                setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &kSendBuffer,
+                           sizeof kSendBuffer);
+                streaming_ = true;
+                streaming_since_us_ = mono_us();
+                need_keyframe_ = true;
+                ++stats_.connects;
+                last_progress_us_ = mono_us();
+                discard_all();  // older than this connection: start fresh at a keyframe
+                want_keyframe_();
+                watchdog_.start_ms(kWatchdogMs);
+                LOGI(log_, name_.c_str(), "uploading to %s", url_.str().c_str());
+                return 0;
+            }
+            return write_next(wsi);
+        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
+            // The jsmpeg relay answers only when a POST ends: an answer now is a refusal.
+            const unsigned status = lws_http_client_http_response(wsi);
+            drop("the relay answered HTTP " + std::to_string(status));
+            return -1;
+        }
+        case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+            char buf[LWS_PRE + 1024];
+            char* px = buf + LWS_PRE;
+            int lenx = static_cast<int>(sizeof buf - LWS_PRE);
+            return lws_http_client_read(wsi, &px, &lenx) < 0 ? -1 : 0;
+        }
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            wsi_ = nullptr;
+            drop(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
+            return 0;
+        case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+            wsi_ = nullptr;
+            drop("the relay closed the connection");
+            return 0;
+        default:
+            return 0;
+    }
+}
+
+int upload_callback(lws* wsi, lws_callback_reasons reason, void*, void* in, size_t len) {
+    auto* upload = static_cast<Upload*>(lws_get_opaque_user_data(wsi));
+    if (!upload) return 0;
+    return upload->on_event(wsi, reason, in, len);
+}
+
+}  // namespace robotd

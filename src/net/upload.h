@@ -1,0 +1,96 @@
+// One long-lived chunked HTTP(S) POST of MPEG-TS to the relay, on the loop, fed from a
+// media thread's ring; resumes at a keyframe after every reconnect.
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <array>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/backoff.h"
+#include "core/url.h"
+#include "media/ring.h"
+#include "net/loop.h"
+
+namespace robotd {
+
+// Capture-to-wire latencies in 1 ms buckets up to 2 s, for p50/p99 without storing samples.
+class LatencyHistogram {
+  public:
+    void add(int64_t us);
+    uint64_t count() const { return count_; }
+    // The latency below which `p` (0..1) of the samples fall, in ms; -1 without samples.
+    int percentile_ms(double p) const;
+
+  private:
+    std::array<uint64_t, 2001> buckets_{};  // the last one holds everything >= 2 s
+    uint64_t count_ = 0;
+};
+
+class Upload {
+  public:
+    struct Stats {
+        uint64_t records = 0, bytes = 0, skipped = 0, connects = 0;
+        LatencyHistogram latency;
+    };
+
+    // `want_keyframe` asks the encoder for a keyframe (after a reconnect or a skip).
+    Upload(Loop& loop, std::string name, media::PacketRing& ring,
+           std::function<void()> want_keyframe);
+    ~Upload();
+    Upload(const Upload&) = delete;
+    Upload& operator=(const Upload&) = delete;
+
+    // Streams to `url` (scheme, host, port and path) until close(), reconnecting forever.
+    void open(const Url& url);
+    void close();
+    bool open_requested() const { return !closed_; }
+    bool streaming() const { return streaming_; }
+    const Url& url() const { return url_; }
+    // The ring has new records (called on every loop wake).
+    void pump();
+    // After each failed attempt in a row: 3 means "look the relay up again".
+    void on_failing(std::function<void(int)> fn) { on_failing_ = std::move(fn); }
+    const Stats& stats() const { return stats_; }
+    // One line for the log: records, bytes, skips, latency p50/p99.
+    std::string summary() const;
+
+    int on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
+
+  private:
+    void attempt();
+    void connect(const std::string& address);
+    void drop(const std::string& why);
+    void detach();
+    void discard_all();
+    bool has_record();
+    int write_next(lws* wsi);
+
+    Loop& loop_;
+    Logger& log_;
+    std::string name_;
+    media::PacketRing& ring_;
+    std::function<void()> want_keyframe_;
+    std::function<void(int)> on_failing_;
+    Url url_;
+    bool closed_ = true;
+    bool streaming_ = false;  // headers sent, body flowing
+    bool need_keyframe_ = true;
+    ResolveRequest resolve_;
+    lws* wsi_ = nullptr;
+    std::string path_, host_header_, address_;
+    std::vector<unsigned char> buf_;
+    int64_t last_progress_us_ = 0;
+    int64_t streaming_since_us_ = 0;
+    int64_t last_skip_log_us_ = 0;
+    Timer reconnect_timer_, watchdog_;
+    Backoff backoff_{500, 30000};
+    int failures_ = 0;
+    std::mt19937 rng_;
+    Stats stats_;
+};
+
+}  // namespace robotd
