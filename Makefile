@@ -18,23 +18,21 @@ BUILD := build/$(ARCH)
 LWS := $(BUILD)/lws
 LWS_LIB := $(LWS)/lib/libwebsockets.a
 
-# Media libraries. The host uses Debian's libav*-dev (with libavdevice for lavfi: test
-# inputs); a board gets a minimal static FFmpeg built from Debian's source (third_party/ffmpeg).
+# Media libraries: a minimal static FFmpeg built from Debian's own source (third_party/ffmpeg),
+# on the host too: Debian's libav* would drag some 200 shared libraries (OpenSSL among
+# them) into robotd. The host's build adds libav's lavfi/v4l2/alsa inputs for tests and demos.
 # Recursive (=) so pkg-config runs only after `deps` has installed what it asks about.
-ifeq ($(ARCH),host)
-MEDIA_PKGS := libavformat libavcodec libavdevice libswscale libswresample libavutil alsa
-MEDIA_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(MEDIA_PKGS)) -DROBOTD_HAVE_AVDEVICE=1
-MEDIA_LIBS = $(shell $(PKG_CONFIG) --libs $(MEDIA_PKGS))
-FFMPEG_LIB :=
-else
 FFMPEG := $(BUILD)/ffmpeg
 FFMPEG_LIB := $(FFMPEG)/lib/libavformat.a
-MEDIA_CFLAGS = -I$(FFMPEG)/include $(shell $(PKG_CONFIG) --cflags alsa)
-MEDIA_LIBS = $(addprefix $(FFMPEG)/lib/,libavformat.a libavcodec.a libswscale.a libswresample.a \
-             libavutil.a) $(shell $(PKG_CONFIG) --libs alsa) -lm
+FFMPEG_LIBS := libavformat.a libavcodec.a libswscale.a libswresample.a libavutil.a
+ifeq ($(ARCH),host)
+FFMPEG_LIBS := libavdevice.a libavfilter.a $(FFMPEG_LIBS)
+MEDIA_DEFS := -DROBOTD_HAVE_AVDEVICE=1
+endif
+MEDIA_CFLAGS = -I$(FFMPEG)/include $(MEDIA_DEFS) $(shell $(PKG_CONFIG) --cflags alsa)
+MEDIA_LIBS = $(addprefix $(FFMPEG)/lib/,$(FFMPEG_LIBS)) $(shell $(PKG_CONFIG) --libs alsa) -lm
 $(FFMPEG_LIB): third_party/ffmpeg/build.sh third_party/ffmpeg/SHA256SUMS | deps
 	third_party/ffmpeg/build.sh $(ARCH)
-endif
 
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)

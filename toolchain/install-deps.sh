@@ -11,14 +11,16 @@
 set -euo pipefail
 
 # --- package lists: add to these ------------------------------------------------------
-# Native packages: compilers, build tools, the libraries robotd links, test tools.
+# Native packages: compilers, build tools, the libraries robotd links, test tools
+# (chromium: the browser test plays the stream in jsmpeg in headless /usr/bin/chromium).
 HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates openssl curl
   dpkg-dev xz-utils
   libmbedtls-dev libcjson-dev libinih-dev
   libgtest-dev googletest
-  libavcodec-dev libavformat-dev libavdevice-dev libswscale-dev libswresample-dev libavutil-dev
-  libasound2-dev libgpiod-dev ffmpeg
-  clang libclang-rt-14-dev"
+  libasound2-dev libgpiod-dev
+  nasm ffmpeg time
+  clang libclang-rt-14-dev
+  chromium"
 # Native packages needed by any cross build (whatever the target arch).
 CROSS_HOST_PACKAGES="qemu-user-static"
 # Per Debian arch: the cross compiler (native package) ...
@@ -28,7 +30,10 @@ CROSS_TOOLCHAIN_arm64="crossbuild-essential-arm64"
 CROSS_TOOLCHAIN_armhf="crossbuild-essential-armhf"
 # ... and the target's -dev packages robotd links (installed as pkg:<arch>; all are
 # Multi-Arch: same, so they sit beside the native ones at the same version).
-CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev"
+# FFmpeg is not among them: the cross builds link a static FFmpeg built from Debian's source
+# (third_party/ffmpeg/build.sh), because Debian's :arm64/:armhf libav*-dev cannot be
+# co-installed here (Multi-Arch version skew) and would drag in mesa etc.
+CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev"
 # Node.js >= 20 is needed by tests/peer; an existing node >= 20 is left alone.
 NODE_MIN_MAJOR=20
 

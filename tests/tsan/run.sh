@@ -18,13 +18,15 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # The media module and the little of core it uses; the tests.
 SRCS="$(ls src/media/*.cpp) src/core/log.cpp src/core/backoff.cpp"
 TESTS="tests/unit/ring_test.cpp tests/unit/stream_test.cpp"
-MEDIA_PKGS="libavformat libavcodec libavdevice libswscale libswresample libavutil alsa"
+# robotd's own static FFmpeg (third_party/ffmpeg, built by `make`), as the daemon links it.
+FF=build/host/ffmpeg
 
 FLAGS="-std=c++17 -fsanitize=thread -g -O1 -Wall -Wextra -Werror -Wno-missing-field-initializers"
-# shellcheck disable=SC2086  # a list of package names
-CPPFLAGS="-Isrc $($PKG_CONFIG --cflags $MEDIA_PKGS) -DROBOTD_HAVE_AVDEVICE=1"
-# shellcheck disable=SC2086
-LIBS="$($PKG_CONFIG --libs $MEDIA_PKGS) -lpthread"
+[ -f "$FF/lib/libavformat.a" ] || third_party/ffmpeg/build.sh host >&2
+CPPFLAGS="-Isrc -I$FF/include $($PKG_CONFIG --cflags alsa) -DROBOTD_HAVE_AVDEVICE=1"
+LIBS="$FF/lib/libavdevice.a $FF/lib/libavfilter.a $FF/lib/libavformat.a $FF/lib/libavcodec.a"
+LIBS="$LIBS $FF/lib/libswscale.a $FF/lib/libswresample.a $FF/lib/libavutil.a"
+LIBS="$LIBS $($PKG_CONFIG --libs alsa) -lm -lpthread"
 
 # GoogleTest from Debian's source package (libgtest-dev ships it), instrumented too, so its
 # own bookkeeping is not a blind spot; Debian's prebuilt library otherwise.
