@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+extern "C" {
+#include <libavutil/log.h>
+}
+
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
     int lws_levels = LLL_ERR | LLL_WARN;
     if (o.verbosity > 1) lws_levels |= LLL_NOTICE;
     lws_set_log_level(lws_levels, sink == LogSink::Syslog ? lwsl_emit_syslog : lwsl_emit_stderr);
+    // FFmpeg logs through its own process-wide printer: errors only, unless asked (-vv).
+    av_log_set_level(o.verbosity > 1 ? AV_LOG_INFO : AV_LOG_ERROR);
 
     // Signals arrive through a signalfd on the loop, so block them before anything else.
     const sigset_t set = handled_signals();

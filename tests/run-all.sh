@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line: "N passed, N failed[, N skipped]".
 # Suites: GoogleTest unit tests, the peer's own tests, the integration tests (robotd
-# against the peer), the codec fuzzer (30 s), and the cross builds. Each suite's output goes to build/test-logs/.
+# against the peer), the codec fuzzer (30 s), the ring and stream tests under
+# ThreadSanitizer, and the cross builds. Each suite's output goes to build/test-logs/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -50,6 +51,7 @@ run_gtest unit build/host/unit-tests
 run_tap peer node_test tests/peer/test/
 run_tap integration node_test tests/integration/
 run_tap fuzz tests/fuzz/run.sh 30
+run_tap tsan tests/tsan/run.sh
 run_tap cross tests/cross/check.sh
 
 for s in "${broken[@]}"; do
