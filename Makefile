@@ -85,6 +85,7 @@ run: deps-peer $(BUILD)/robotd
 # Benchmarks print figures; they assert nothing.
 bench: deps-peer $(BUILD)/robotd
 	node tests/bench/command_latency.mjs
+	node tests/bench/media_bench.mjs
 
 format:
 	clang-format -i $(SRCS) src/main.cpp $(wildcard src/*/*.h) $(UNIT_SRCS)
