@@ -144,8 +144,8 @@ class Relay {
       upload.status = status;
       upload.ended_t_ms = this.records.now();
       this.active.delete(upload);
-      out.end();
-      this.records.push('uploads', { stream: this.stream, type: 'end', n, path: req.url, status, bytes: upload.bytes, ts: scan.summary() });
+      // "end" means the recording is complete on disk: tests read the file after it.
+      out.end(() => this.records.push('uploads', { stream: this.stream, type: 'end', n, path: req.url, status, bytes: upload.bytes, ts: scan.summary() }));
       this.log(`${this.stream} relay: upload #${n} ${status} after ${upload.bytes} bytes`);
     };
     req.on('end', () => {
