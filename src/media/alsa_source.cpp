@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "hw/unique_fd.h"
+#include "media/av_handles.h"
 #include "media/convert.h"
 
 namespace robotd::media {
@@ -43,9 +44,6 @@ struct CtlCloser {
 };
 struct CardInfoFree {
     void operator()(snd_ctl_card_info_t* i) const { snd_ctl_card_info_free(i); }
-};
-struct FrameFree {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
 };
 
 // A string alsa-lib allocated for us, copied and freed.
@@ -134,7 +132,7 @@ class AlsaSource final : public Source {
     bool started_ = false;
     AudioConverter converter_;
     FramePool pool_;
-    std::unique_ptr<AVFrame, FrameFree> scratch_;  // device-format samples to convert
+    AvFramePtr scratch_;  // device-format samples to convert
 
     std::atomic<bool> interrupted_{false};
     std::atomic<uint64_t> overruns_{0};

@@ -50,12 +50,6 @@ bool is_mpeg1_rate(int fps) {
 
 }  // namespace
 
-void AvioContextFree::operator()(AVIOContext* io) const {
-    if (io == nullptr) return;
-    av_freep(&io->buffer);  // not freed by avio_context_free; libav may have replaced it
-    avio_context_free(&io);
-}
-
 TsEncoder::~TsEncoder() = default;
 
 std::unique_ptr<TsEncoder> TsEncoder::open_video(const VideoEncoderSettings& s,

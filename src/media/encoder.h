@@ -15,35 +15,10 @@ extern "C" {
 #include <libavutil/frame.h>
 }
 
+#include "media/av_handles.h"
 #include "media/ring.h"
 
 namespace robotd::media {
-
-// Owning handles for the libav objects this module uses; each deleter is the matching free.
-struct AvFrameFree {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct AvPacketFree {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct AvCodecContextFree {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct AvFormatContextFree {
-    void operator()(AVFormatContext* f) const { avformat_free_context(f); }
-};
-struct AvioContextFree {
-    void operator()(AVIOContext* io) const;  // frees its buffer too
-};
-struct AvAudioFifoFree {
-    void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
-};
-using AvFramePtr = std::unique_ptr<AVFrame, AvFrameFree>;
-using AvPacketPtr = std::unique_ptr<AVPacket, AvPacketFree>;
-using AvCodecContextPtr = std::unique_ptr<AVCodecContext, AvCodecContextFree>;
-using AvFormatContextPtr = std::unique_ptr<AVFormatContext, AvFormatContextFree>;
-using AvioContextPtr = std::unique_ptr<AVIOContext, AvioContextFree>;
-using AvAudioFifoPtr = std::unique_ptr<AVAudioFifo, AvAudioFifoFree>;
 
 struct VideoEncoderSettings {
     int width = 640, height = 480;

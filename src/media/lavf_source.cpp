@@ -19,6 +19,7 @@ extern "C" {
 #include <mutex>
 
 #include "core/clock.h"
+#include "media/av_handles.h"
 #include "media/convert.h"
 
 namespace robotd::media {
@@ -69,18 +70,6 @@ constexpr int kMaxDecodeErrors = 50;
 // How long to wait before asking a non-blocking input again after EAGAIN.
 constexpr int64_t kRetryUs = 10000;
 
-struct FormatDeleter {
-    void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
-};
-struct CodecDeleter {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct PacketDeleter {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct FrameDeleter {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
 
 // Owns the options handed to avformat_open_input (which leaves the unused ones in it).
 struct Options {
@@ -139,10 +128,10 @@ class LavfSource final : public Source {
     Logger& log_;
     const bool video_;
     std::string name_, description_;
-    std::unique_ptr<AVFormatContext, FormatDeleter> input_;
-    std::unique_ptr<AVCodecContext, CodecDeleter> decoder_;
-    std::unique_ptr<AVPacket, PacketDeleter> packet_{av_packet_alloc()};
-    std::unique_ptr<AVFrame, FrameDeleter> decoded_{av_frame_alloc()};
+    AvInputPtr input_;
+    AvCodecContextPtr decoder_;
+    AvPacketPtr packet_{av_packet_alloc()};
+    AvFramePtr decoded_{av_frame_alloc()};
     int stream_ = -1;
     AVRational time_base_{1, 1};
     std::unique_ptr<VideoConverter> video_conv_;

@@ -24,6 +24,7 @@ extern "C" {
 
 #include "core/clock.h"
 #include "hw/unique_fd.h"
+#include "media/av_handles.h"
 #include "media/convert.h"
 
 namespace robotd::media {
@@ -86,15 +87,6 @@ class Mapping {
     size_t length_ = 0;
 };
 
-struct CodecDeleter {
-    void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct PacketDeleter {
-    void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct FrameDeleter {
-    void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
 
 class V4l2Source final : public Source {
   public:
@@ -151,9 +143,9 @@ class V4l2Source final : public Source {
     int cam_width_ = 0, cam_height_ = 0;
     uint32_t bytesperline_ = 0;
     VideoConverter converter_;
-    std::unique_ptr<AVCodecContext, CodecDeleter> mjpeg_;
-    std::unique_ptr<AVPacket, PacketDeleter> packet_;
-    std::unique_ptr<AVFrame, FrameDeleter> decoded_;
+    AvCodecContextPtr mjpeg_;
+    AvPacketPtr packet_;
+    AvFramePtr decoded_;
 
     std::atomic<bool> interrupted_{false};
     std::atomic<uint64_t> overruns_{0};
