@@ -9,6 +9,7 @@
 
 CROSS ?=
 ARCH := $(if $(CROSS),$(CROSS),host)
+.DEFAULT_GOAL := all
 ifeq ($(wildcard toolchain/$(ARCH).mk),)
 $(error unknown CROSS=$(CROSS): expected aarch64 or armhf)
 endif
@@ -45,7 +46,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-peer test run bench clean format
+.PHONY: all deps deps-peer test run bench clean format qemu-smoke
 all: $(BUILD)/robotd
 
 deps:
@@ -81,6 +82,12 @@ test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe
 
 run: deps-peer $(BUILD)/robotd
 	@tests/run-local.sh
+
+# The daemon for this ARCH starts and reads the reference sample (under qemu-user for a
+# cross build): more than linking.
+qemu-smoke: all
+	$(QEMU) $(BUILD)/robotd --version
+	$(QEMU) $(BUILD)/robotd --check-config --config $(or $(ROBOTD_SHARED),../shared)/reference/letsrobot.sample.conf >/dev/null
 
 # Benchmarks print figures; they assert nothing.
 bench: deps-peer $(BUILD)/robotd
