@@ -44,36 +44,17 @@ void HttpGet::start(Request req) {
 
 void HttpGet::connect(const std::string& address) {
     address_ = address;
-    lws_client_connect_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.context = loop_.context();
-    ci.vhost = loop_.vhost();
-    // lws gets the number, so it never resolves on the loop; the Host header (which lws
-    // also uses for SNI and the certificate's name check) keeps the name.
-    ci.address = address_.c_str();
-    ci.port = req_.server.port;
-    ci.ssl_connection = loop_.client_ssl_flags(req_.server.tls());
-    ci.path = path_.c_str();
-    ci.host = host_header_.c_str();
-    ci.origin = host_header_.c_str();
-    ci.method = "GET";
-    ci.alpn = "http/1.1";
-    ci.protocol = kProtoHttp;
-    ci.local_protocol_name = kProtoHttp;
-    ci.opaque_user_data = this;
-    ci.pwsi = &wsi_;
     // May fail synchronously, after CLIENT_CONNECTION_ERROR has already finished us.
-    if (!lws_client_connect_via_info(&ci) && busy_)
-        finish({false, 0, {}, "cannot start a connection to " + req_.server.str()});
+    if (!loop_.connect(req_.server, address_, path_, host_header_, "GET", kProtoHttp, this,
+                       &wsi_)) {
+        wsi_ = nullptr;
+        if (busy_) finish({false, 0, {}, "cannot start a connection to " + req_.server.str()});
+    }
 }
 
 void HttpGet::detach() {
     resolve_.cancel();
-    if (wsi_) {
-        lws_set_opaque_user_data(wsi_, nullptr);
-        lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        wsi_ = nullptr;
-    }
+    release_client(&wsi_);
     timeout_.cancel();
 }
 

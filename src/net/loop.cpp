@@ -116,6 +116,39 @@ int Loop::client_ssl_flags(bool tls) const {
     return flags;
 }
 
+lws* Loop::connect(const Url& url, const std::string& address, const std::string& path,
+                   const std::string& host, const char* method, const char* protocol, void* owner,
+                   lws** pwsi) {
+    lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = context_;
+    ci.vhost = vhost_;
+    ci.address = address.c_str();
+    ci.port = url.port;
+    ci.ssl_connection = client_ssl_flags(url.tls());
+    ci.path = path.c_str();
+    ci.host = host.c_str();
+    ci.origin = host.c_str();
+    ci.method = method;
+    if (method) {
+        ci.alpn = "http/1.1";
+        ci.protocol = protocol;
+    }
+    // A WebSocket asks for no Sec-WebSocket-Protocol (socket.io servers select none, and lws
+    // would refuse the upgrade); the local handler is bound by name either way.
+    ci.local_protocol_name = protocol;
+    ci.opaque_user_data = owner;
+    ci.pwsi = pwsi;
+    return lws_client_connect_via_info(&ci);
+}
+
+void release_client(lws** wsi) {
+    if (!*wsi) return;
+    lws_set_opaque_user_data(*wsi, nullptr);
+    lws_set_timeout(*wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    *wsi = nullptr;
+}
+
 void Loop::run() {
     stopping_ = false;
     while (!stopping_) {

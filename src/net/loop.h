@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "core/url.h"
 #include "net/resolver.h"
 
 namespace robotd {
@@ -53,6 +54,13 @@ class Loop {
     lws_vhost* vhost() const { return vhost_; }
     // LCCSCF_* flags for a client connection under the current TLS settings.
     int client_ssl_flags(bool tls) const;
+    // Starts a client connection on the current vhost to the numeric `address` (resolved
+    // off the loop), with `host` in the Host header (and so SNI and the certificate's name
+    // check) and TLS by the URL's scheme. A null `method` means a WebSocket. `owner` becomes
+    // the wsi's opaque user data, which the protocol callbacks dispatch on.
+    lws* connect(const Url& url, const std::string& address, const std::string& path,
+                 const std::string& host, const char* method, const char* protocol, void* owner,
+                 lws** pwsi);
     // Calls `fn` on the loop after every lws_cancel_service() from another thread (a media
     // thread pushed into its ring). Returns an id for remove_wake().
     uint64_t add_wake(std::function<void()> fn);
@@ -79,6 +87,10 @@ class Loop {
     std::map<uint64_t, std::function<void()>> wakes_;
     uint64_t next_wake_ = 1;
 };
+
+// Cuts a client connection loose from its owner (no more callbacks reach it) and closes it
+// on the loop's next pass; `*wsi` becomes null.
+void release_client(lws** wsi);
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
 // Cancelled when destroyed, so a callback never outlives its owner.

@@ -95,35 +95,17 @@ void SioClient::connect_ws(const std::string& address) {
     path_ = eio::ws_path(version_, server_.path + "/socket.io/");
     host_header_ = server_.authority();
 
-    lws_client_connect_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.context = loop_.context();
-    ci.vhost = loop_.vhost();
-    ci.address = address_.c_str();
-    ci.port = server_.port;
-    ci.ssl_connection = loop_.client_ssl_flags(server_.tls());
-    ci.path = path_.c_str();
-    ci.host = host_header_.c_str();
-    ci.origin = host_header_.c_str();
-    // No Sec-WebSocket-Protocol: socket.io servers select none, and lws would refuse the
-    // upgrade if it had asked for one. The local handler is bound by name instead.
-    ci.protocol = nullptr;
-    ci.local_protocol_name = kProtoSio;
-    ci.opaque_user_data = this;
-    ci.pwsi = &wsi_;
     LOGD(log_, name_.c_str(), "connecting to %s%s (Engine.IO %s)", server_.str().c_str(),
          path_.c_str(), version_text(version_));
-    if (!lws_client_connect_via_info(&ci) && state_ == State::Connecting && !wsi_)
-        drop("cannot start a connection");
+    if (!loop_.connect(server_, address_, path_, host_header_, nullptr, kProtoSio, this, &wsi_)) {
+        wsi_ = nullptr;
+        if (state_ == State::Connecting) drop("cannot start a connection");
+    }
 }
 
 void SioClient::detach() {
     resolve_.cancel();
-    if (wsi_) {
-        lws_set_opaque_user_data(wsi_, nullptr);
-        lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        wsi_ = nullptr;
-    }
+    release_client(&wsi_);
     ping_timer_.cancel();
     liveness_timer_.cancel();
     handshake_timer_.cancel();

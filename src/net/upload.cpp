@@ -116,33 +116,15 @@ void Upload::connect(const std::string& address) {
     address_ = address;
     path_ = url_.path.empty() ? "/" : url_.path + "/";
     host_header_ = url_.authority();
-    lws_client_connect_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.context = loop_.context();
-    ci.vhost = loop_.vhost();
-    ci.address = address_.c_str();
-    ci.port = url_.port;
-    ci.ssl_connection = loop_.client_ssl_flags(url_.tls());
-    ci.path = path_.c_str();
-    ci.host = host_header_.c_str();
-    ci.origin = host_header_.c_str();
-    ci.method = "POST";
-    ci.alpn = "http/1.1";
-    ci.protocol = kProtoUpload;
-    ci.local_protocol_name = kProtoUpload;
-    ci.opaque_user_data = this;
-    ci.pwsi = &wsi_;
-    if (!lws_client_connect_via_info(&ci) && !closed_ && !wsi_ && !reconnect_timer_.armed())
-        drop("cannot start a connection");
+    if (!loop_.connect(url_, address_, path_, host_header_, "POST", kProtoUpload, this, &wsi_)) {
+        wsi_ = nullptr;
+        if (!closed_ && !reconnect_timer_.armed()) drop("cannot start a connection");
+    }
 }
 
 void Upload::detach() {
     resolve_.cancel();
-    if (wsi_) {
-        lws_set_opaque_user_data(wsi_, nullptr);
-        lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        wsi_ = nullptr;
-    }
+    release_client(&wsi_);
     streaming_ = false;
     watchdog_.cancel();
 }
