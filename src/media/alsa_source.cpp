@@ -18,6 +18,7 @@
 #include "hw/unique_fd.h"
 #include "media/av_handles.h"
 #include "media/convert.h"
+#include "media/interrupt.h"
 
 namespace robotd::media {
 
@@ -97,13 +98,7 @@ class AlsaSource final : public Source {
     bool open(std::string* error);
     std::string describe() const override { return description_; }
     bool read(AVFrame* frame, int64_t* capture_us, std::string* error) override;
-    void interrupt() override {
-        interrupted_ = true;
-        const uint64_t one = 1;
-        // Left readable: every later poll() returns at once.
-        if (write(event_.get(), &one, sizeof one) < 0) {
-        }
-    }
+    void interrupt() override { interrupt_.fire(); }
     uint64_t overruns() const override { return overruns_.load(); }
 
   private:
@@ -117,7 +112,7 @@ class AlsaSource final : public Source {
     bool recover(int err, std::string* error);
     // Sleeps, unless interrupted (false).
     bool nap(int ms) {
-        pollfd fd{event_.get(), POLLIN, 0};
+        pollfd fd{interrupt_.fd(), POLLIN, 0};
         return poll(&fd, 1, ms) == 0;
     }
 
@@ -125,7 +120,7 @@ class AlsaSource final : public Source {
     const std::string pcm_name_;
     std::string description_;
     std::unique_ptr<snd_pcm_t, PcmCloser> pcm_;
-    UniqueFd event_;
+    Interrupt interrupt_;
     std::vector<pollfd> fds_;  // the PCM's, then the eventfd
     unsigned hw_rate_ = 0, hw_channels_ = 0;
     snd_pcm_uframes_t period_ = 0;
@@ -134,14 +129,12 @@ class AlsaSource final : public Source {
     FramePool pool_;
     AvFramePtr scratch_;  // device-format samples to convert
 
-    std::atomic<bool> interrupted_{false};
     std::atomic<uint64_t> overruns_{0};
     int64_t last_overrun_log_us_ = INT64_MIN / 2;
 };
 
 bool AlsaSource::open(std::string* error) {
-    event_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!event_.valid()) return fail(error, std::string("eventfd: ") + std::strerror(errno));
+    if (!interrupt_.open(error)) return false;
     scratch_.reset(av_frame_alloc());
     if (!scratch_) return fail(error, "out of memory");
 
@@ -220,7 +213,7 @@ bool AlsaSource::open(std::string* error) {
     fds_.resize(size_t(count) + 1);
     if (!check(snd_pcm_poll_descriptors(pcm, fds_.data(), unsigned(count)), "poll descriptors"))
         return false;
-    fds_.back() = {event_.get(), POLLIN, 0};
+    fds_.back() = {interrupt_.fd(), POLLIN, 0};
 
     description_ = "ALSA " + pcm_name_ + " (s16 " + std::to_string(hw_rate_) + " Hz " +
                    std::to_string(hw_channels_) + " ch, period " + std::to_string(period_) +
@@ -295,7 +288,7 @@ bool AlsaSource::wait(int timeout_ms, std::string* error) {
 }
 
 bool AlsaSource::read(AVFrame* frame, int64_t* capture_us, std::string* error) {
-    if (interrupted_) return fail(error, "interrupted");
+    if (interrupt_.fired()) return fail(error, "interrupted");
     if (!started_) {
         // Started at the first read, not at open: until someone reads, the hardware would
         // only overrun.
@@ -308,7 +301,7 @@ bool AlsaSource::read(AVFrame* frame, int64_t* capture_us, std::string* error) {
     if (!pool_.get_audio(dst, int(period_), int(hw_rate_), int(hw_channels_), error)) return false;
     const int64_t deadline = mono_us() + int64_t(kNoDataTimeoutMs) * 1000;
     for (;;) {
-        if (interrupted_) return fail(error, "interrupted");
+        if (interrupt_.fired()) return fail(error, "interrupted");
         const snd_pcm_sframes_t n = snd_pcm_readi(pcm_.get(), dst->data[0], period_);
         if (n > 0) {
             // The first sample of this chunk was digitised (delay + n) frames ago: delay

@@ -26,6 +26,7 @@ extern "C" {
 #include "hw/unique_fd.h"
 #include "media/av_handles.h"
 #include "media/convert.h"
+#include "media/interrupt.h"
 
 namespace robotd::media {
 
@@ -87,7 +88,6 @@ class Mapping {
     size_t length_ = 0;
 };
 
-
 class V4l2Source final : public Source {
   public:
     V4l2Source(Logger& log, std::string path, int width, int height)
@@ -104,13 +104,7 @@ class V4l2Source final : public Source {
     bool open(int fps, std::string* error);
     std::string describe() const override { return description_; }
     bool read(AVFrame* frame, int64_t* capture_us, std::string* error) override;
-    void interrupt() override {
-        interrupted_ = true;
-        const uint64_t one = 1;
-        // The eventfd stays readable from now on: every later poll() returns at once.
-        if (write(event_.get(), &one, sizeof one) < 0) {
-        }
-    }
+    void interrupt() override { interrupt_.fire(); }
     bool set_control(const std::string& name, int value_percent, std::string* error) override;
     uint64_t overruns() const override { return overruns_.load(); }
 
@@ -134,7 +128,7 @@ class V4l2Source final : public Source {
     const std::string path_;
     std::string description_;
     UniqueFd fd_;
-    UniqueFd event_;
+    Interrupt interrupt_;
     std::vector<Mapping> buffers_;
     bool streaming_ = false;
 
@@ -147,7 +141,6 @@ class V4l2Source final : public Source {
     AvPacketPtr packet_;
     AvFramePtr decoded_;
 
-    std::atomic<bool> interrupted_{false};
     std::atomic<uint64_t> overruns_{0};
     bool have_sequence_ = false;
     uint32_t last_sequence_ = 0;
@@ -161,8 +154,7 @@ bool V4l2Source::open(int fps, std::string* error) {
     // reach; we wait in poll() instead, on the camera and the eventfd together.
     fd_.reset(::open(path_.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!fd_.valid()) return fail(error, "cannot open camera " + path_ + ": " + errno_text(errno));
-    event_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!event_.valid()) return fail(error, "eventfd: " + errno_text(errno));
+    if (!interrupt_.open(error)) return false;
 
     v4l2_capability cap{};
     if (xioctl(fd_.get(), VIDIOC_QUERYCAP, &cap) < 0) {
@@ -477,12 +469,12 @@ bool V4l2Source::read(AVFrame* frame, int64_t* capture_us, std::string* error) {
     if (!queue_error_.empty()) return fail(error, queue_error_);
     const int64_t deadline = mono_us() + int64_t(kFrameTimeoutMs) * 1000;
     for (;;) {
-        if (interrupted_) return fail(error, "interrupted");
+        if (interrupt_.fired()) return fail(error, "interrupted");
         const int64_t left_ms = (deadline - mono_us()) / 1000;
         if (left_ms <= 0)
             return fail(error, "no frame from camera " + path_ + " in " +
                                    std::to_string(kFrameTimeoutMs / 1000) + " s");
-        pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {event_.get(), POLLIN, 0}};
+        pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {interrupt_.fd(), POLLIN, 0}};
         const int n = poll(fds, 2, int(left_ms));
         if (n < 0) {
             if (errno == EINTR) continue;
