@@ -46,7 +46,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-peer test run bench clean format qemu-smoke
+.PHONY: all deps deps-peer test run bench clean format qemu-smoke vm-image
 all: $(BUILD)/robotd
 
 deps:
@@ -88,6 +88,13 @@ run: deps-peer $(BUILD)/robotd
 qemu-smoke: all
 	$(QEMU) $(BUILD)/robotd --version
 	$(QEMU) $(BUILD)/robotd --check-config --config $(or $(ROBOTD_SHARED),../shared)/reference/letsrobot.sample.conf >/dev/null
+
+# The virtual board (tests/vm): Debian's arm64 kernel and an initramfs with the aarch64 robotd,
+# for QEMU's 'virt' machine. make-image.sh does nothing when its outputs are up to date.
+vm-image:
+	@toolchain/install-deps.sh --vm
+	@$(MAKE) --no-print-directory CROSS=aarch64 all
+	@tests/vm/make-image.sh build/aarch64/robotd build/vm
 
 # Benchmarks print figures; they assert nothing.
 bench: deps-peer $(BUILD)/robotd

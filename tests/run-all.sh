@@ -2,7 +2,7 @@
 # Runs every test suite and ends with one line: "N passed, N failed[, N skipped]".
 # Suites: GoogleTest unit tests, the peer's own tests, the integration tests (robotd
 # against the peer), the codec fuzzer (30 s), the ring and stream tests under
-# ThreadSanitizer, and the cross builds. Each suite's output goes to build/test-logs/.
+# ThreadSanitizer, the cross builds, and robotd on the virtual board (QEMU, tests/vm). Each suite's output goes to build/test-logs/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -53,6 +53,7 @@ run_tap integration node_test tests/integration/
 run_tap fuzz tests/fuzz/run.sh 30
 run_tap tsan tests/tsan/run.sh
 run_tap cross tests/cross/check.sh
+run_tap vm tests/vm/run.sh
 
 for s in "${broken[@]}"; do
     echo "--- $s failed; the end of $logs/$s.log:"

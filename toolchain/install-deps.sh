@@ -2,8 +2,9 @@
 # Installs, from Debian's archive, everything robotd needs to build and test on this host
 # and to cross-build for ARM; idempotent, and a sub-second no-op when nothing is missing.
 #
-# usage: toolchain/install-deps.sh [--arch host|aarch64|armhf]... [--source] [--npm]
+# usage: toolchain/install-deps.sh [--arch host|aarch64|armhf]... [--vm] [--source] [--npm]
 #   --arch A   also set up cross building for A (repeatable; default: host only)
+#   --vm       also what the virtual board needs (tests/vm): qemu-system, cpio, socat, aarch64
 #   --source   make sure a deb-src entry for bookworm exists (for `apt-get source`)
 #   --npm      also install the npm packages of tests/peer (npm ci, pinned by its lock file)
 # Prints one line when it installs something, nothing otherwise. Uses sudo when not root;
@@ -34,6 +35,9 @@ CROSS_TOOLCHAIN_armhf="crossbuild-essential-armhf"
 # (third_party/ffmpeg/build.sh), because Debian's :arm64/:armhf libav*-dev cannot be
 # co-installed here (Multi-Arch version skew) and would drag in mesa etc.
 CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev"
+# The virtual board (tests/vm): QEMU's aarch64 'virt' machine, cpio for its initramfs, socat
+# behind each guestfwd rule. Its arm64 kernel and busybox come as .debs (tests/vm/make-image.sh).
+VM_HOST_PACKAGES="qemu-system-arm cpio socat"
 # Node.js >= 20 is needed by tests/peer; an existing node >= 20 is left alone.
 NODE_MIN_MAJOR=20
 
@@ -42,6 +46,7 @@ orig_args=("$@")
 archs=()
 want_source=0
 want_npm=0
+want_vm=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) [ $# -ge 2 ] || { echo "install-deps: --arch needs a value" >&2; exit 2; }
@@ -49,7 +54,8 @@ while [ $# -gt 0 ]; do
     --arch=*) archs+=("${1#--arch=}"); shift ;;
     --source) want_source=1; shift ;;
     --npm) want_npm=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --vm) want_vm=1; archs+=(aarch64); shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +65,7 @@ LOG="${INSTALL_DEPS_LOG:-${TMPDIR:-/tmp}/robotd-install-deps.log}"
 
 native_arch="$(dpkg --print-architecture)"
 wanted="$HOST_PACKAGES"
+[ "$want_vm" = 0 ] || wanted="$wanted $VM_HOST_PACKAGES"
 foreign_needed=""
 for a in "${archs[@]}"; do
   case "$a" in

@@ -1,7 +1,7 @@
 // Shared harness for the integration tests: starts the LetsRobot peer (tests/peer) and
 // robotd as child processes, and waits on their output and the peer's control API
 // instead of sleeping.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,7 +17,7 @@ export function tempDir(prefix = 'robotd-it-') {
 }
 
 // Lines of a child's stream, with a way to await the first (new) line matching a pattern.
-class LineWatch {
+export class LineWatch {
     constructor(stream) {
         this.lines = [];
         this.waiters = [];
@@ -51,7 +51,7 @@ class LineWatch {
     text() { return this.lines.join('\n'); }
 }
 
-function exited(child) {
+export function exited(child) {
     return new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null)
             return resolve({ code: child.exitCode, signal: child.signalCode });
@@ -184,3 +184,18 @@ export function startRobotd(configPath, extraArgs = [], { verbose = true } = {})
 // Every lookup robotd logs as answered, by name, for a config with a wifi secret.
 export const allLookups = ['control', 'chat', 'owner', 'robot settings', 'relay host',
     'video port', 'audio port', 'moderators'];
+
+// ffprobe reports has_b_frames=1 for every MPEG-1 stream (the format cannot say otherwise),
+// so "no B-frames" is checked on the decoded picture types.
+export function pictureTypes(file) {
+    const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
+        'frame=pict_type', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+    return new Set(out.split('\n').map((l) => l.split(',')[0].trim()).filter(Boolean));
+}
+
+export function probe(file) {
+    const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries',
+        'format=format_name:stream=codec_name,width,height,r_frame_rate,has_b_frames,sample_rate,channels',
+        '-of', 'json', file], { encoding: 'utf8' });
+    return JSON.parse(out);
+}

@@ -5,25 +5,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startPeer, peerConfig, writeConfig, startRobotd } from './lib.mjs';
+import { startPeer, peerConfig, writeConfig, startRobotd, probe, pictureTypes } from './lib.mjs';
 
 const VIDEO = 'lavfi:testsrc=size=320x240:rate=25';
 const AUDIO = 'lavfi:sine=frequency=440:sample_rate=44100';
-
-// ffprobe reports has_b_frames=1 for every MPEG-1 stream (the format cannot say otherwise),
-// so "no B-frames" is checked on the decoded picture types.
-function pictureTypes(file) {
-    const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
-        'frame=pict_type', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-    return new Set(out.split('\n').map((l) => l.split(',')[0].trim()).filter(Boolean));
-}
-
-function probe(file) {
-    const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries',
-        'format=format_name:stream=codec_name,width,height,r_frame_rate,has_b_frames,sample_rate,channels',
-        '-of', 'json', file], { encoding: 'utf8' });
-    return JSON.parse(out);
-}
 
 describe('media', () => {
     let peer;

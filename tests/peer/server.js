@@ -33,10 +33,12 @@ async function main() {
   const log = opts.quiet ? () => {} : (msg) => process.stderr.write(`[peer] ${msg}\n`);
   const stateDir = path.resolve(opts.stateDir || fs.mkdtempSync(path.join(os.tmpdir(), 'robotd-peer-')));
   fs.mkdirSync(stateDir, { recursive: true });
-  const tlsFiles = ensureTls(stateDir);
-  const tls = { key: fs.readFileSync(tlsFiles.key_file), cert: fs.readFileSync(tlsFiles.cert_file) };
   const host = opts.host;
-  const advertiseHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const localHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  // What discovery answers: a robot in a VM reaches the peer at another address.
+  const advertiseHost = opts.advertiseHost || localHost;
+  const tlsFiles = ensureTls(stateDir, advertiseHost);
+  const tls = { key: fs.readFileSync(tlsFiles.key_file), cert: fs.readFileSync(tlsFiles.cert_file) };
   const portFor = (name) => (opts.ports === 'auto' ? 0 : opts.ports + PORT_ORDER.indexOf(name));
 
   const records = new Records();
@@ -68,7 +70,7 @@ async function main() {
     }),
     urls: () => {
       const p = ctx.ports();
-      const u = (scheme, port) => `${scheme}://${advertiseHost}:${port}`;
+      const u = (scheme, port) => `${scheme}://${localHost}:${port}`;
       return {
         discovery_http: u('http', p.discovery_http),
         discovery_https: u('https', p.discovery_https),

@@ -4,6 +4,7 @@
 const DEFAULTS = {
   eio: 4,
   host: '127.0.0.1',
+  advertiseHost: null, // null: the bind address (127.0.0.1 for 0.0.0.0 or ::)
   ports: 'auto',
   stateDir: null,
   robotId: 'robot1',
@@ -20,6 +21,7 @@ const DEFAULTS = {
 const NAMES = {
   '--eio': 'eio',
   '--host': 'host',
+  '--advertise-host': 'advertiseHost',
   '--ports': 'ports',
   '--state-dir': 'stateDir',
   '--robot-id': 'robotId',
@@ -32,7 +34,7 @@ const NAMES = {
   '--ping-timeout': 'pingTimeout',
 };
 
-const USAGE = `usage: node server.js [--eio 3|4] [--host ADDR] [--ports auto|BASE]
+const USAGE = `usage: node server.js [--eio 3|4] [--host ADDR] [--advertise-host ADDR] [--ports auto|BASE]
   [--state-dir DIR] [--robot-id ID] [--camera-id ID] [--owner NAME]
   [--stream-key KEY] [--api-key KEY] [--robot-name NAME]
   [--ping-interval MS] [--ping-timeout MS] [--quiet]`;

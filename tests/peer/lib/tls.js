@@ -4,14 +4,15 @@
 //   ca.key/ca.pem          test CA (RSA 2048, SHA-256, CA:TRUE)
 //   server.key/server.pem  leaf signed by the CA, SAN IP:127.0.0.1 + DNS:localhost, and
 //                          DNS:127.0.0.1 because mbedTLS 2.28 (robotd's TLS) checks the
-//                          name it connected to against dNSName entries only
+//                          name it connected to against dNSName entries only; the same pair
+//                          for an extra address (--advertise-host) when one is given
 //   wrong-ca.key/.pem      an unrelated CA that signed nothing we serve
 
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const CONFIG = `[req]
+const config = (extra) => `[req]
 distinguished_name = dn
 prompt = no
 [dn]
@@ -25,7 +26,7 @@ authorityKeyIdentifier = keyid:always
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:127.0.0.1
+subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:127.0.0.1${extra}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid, issuer
 `;
@@ -40,7 +41,7 @@ function makeCa(dir, name, cn, cnf) {
     '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.pem`)]);
 }
 
-function ensureTls(stateDir) {
+function ensureTls(stateDir, extraHost = null) {
   const dir = path.join(stateDir, 'tls');
   const files = {
     ca_file: path.join(dir, 'ca.pem'),
@@ -53,7 +54,9 @@ function ensureTls(stateDir) {
 
   fs.mkdirSync(dir, { recursive: true });
   const cnf = path.join(dir, 'openssl.cnf');
-  fs.writeFileSync(cnf, CONFIG);
+  const extra = !extraHost || extraHost === '127.0.0.1' ? ''
+    : `${/^[0-9.]+$/.test(extraHost) ? `, IP:${extraHost}` : ''}, DNS:${extraHost}`;
+  fs.writeFileSync(cnf, config(extra));
   makeCa(dir, 'ca', 'robotd peer test CA', cnf);
   makeCa(dir, 'wrong-ca', 'robotd peer unrelated CA', cnf);
   const csr = path.join(dir, 'server.csr');

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds the virtual board: Debian's arm64 kernel and an initramfs with busybox, the kernel
+# modules robotd's devices need (vivid, snd-aloop, virtio-net), the aarch64 robotd with its
+# shared libraries, and ALSA's speaker-test to play a tone into the loopback.
+#
+# usage: tests/vm/make-image.sh ROBOTD_AARCH64 OUTDIR
+# Writes OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz and OUTDIR/kernel-version; keeps the .debs
+# it fetched (apt-get download) in OUTDIR/debs, so a rebuild needs no network.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+robotd=$(realpath "$1")
+out=$(realpath -m "$2")
+mkdir -p "$out/debs"
+
+# Up to date: nothing to do (the kernel is whatever was fetched last; rm -r OUTDIR for news).
+if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$robotd" ] && [ "$out/initramfs.cpio.gz" -nt "$here/init" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$0" ]; then
+    exit 0
+fi
+
+# The kernel the linux-image-arm64 metapackage points at today (its ABI number moves with
+# Debian's security updates, so it is not pinned here).
+kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -1)
+[ -n "$kpkg" ] || { echo "make-image: no linux-image-arm64 in apt's lists (apt-get update?)" >&2; exit 1; }
+kver=${kpkg#linux-image-}
+
+fetch() {  # package:arch -> path of its .deb in $out/debs
+    local name=${1%%:*} deb
+    deb=$(ls "$out/debs/${name}_"*_arm64.deb 2>/dev/null | head -1 || true)
+    if [ -z "$deb" ]; then
+        # apt-get download writes to the working directory; as root it warns about _apt.
+        (cd "$out/debs" && apt-get download -q "$1" >/dev/null 2>&1) ||
+            { echo "make-image: apt-get download $1 failed" >&2; exit 1; }
+        deb=$(ls "$out/debs/${name}_"*_arm64.deb | head -1)
+    fi
+    echo "$deb"
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,sbin,lib,usr/bin,usr/share,etc,proc,sys,dev,tmp,root}
+
+# Kernel and modules.
+kdeb=$(fetch "$kpkg:arm64")
+dpkg-deb -x "$kdeb" "$work/kernel"
+moddir=$work/kernel/lib/modules/$kver
+cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz"
+
+# The modules to load, each after what it depends on ("depends=" in the module's .modinfo),
+# in $root/etc/modules as "name.ko" lines.
+declare -A modpath=() loaded=()
+while IFS= read -r f; do
+    n=$(basename "$f" .ko)
+    modpath[${n//-/_}]=$f
+done < <(find "$moddir" -name '*.ko')
+mkdir -p "$root/lib/modules"
+add_module() {
+    local key=${1//-/_} f deps d
+    [ -z "${loaded[$key]:-}" ] || return 0
+    f=${modpath[$key]:-}
+    [ -n "$f" ] || { echo "make-image: module $1 not in $kpkg" >&2; exit 1; }
+    loaded[$key]=1
+    deps=$(strings -a "$f" | sed -n 's/^depends=//p' | head -1)
+    for d in ${deps//,/ }; do add_module "$d"; done
+    cp "$f" "$root/lib/modules/"
+    echo "$(basename "$f")" >>"$root/etc/modules"
+}
+for m in virtio_mmio virtio_net vivid snd-aloop; do add_module "$m"; done
+
+# busybox, and speaker-test from alsa-utils.
+bbdeb=$(fetch busybox-static:arm64)
+dpkg-deb -x "$bbdeb" "$work/busybox"
+cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+for applet in $(qemu-aarch64-static "$root/bin/busybox" --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+audeb=$(fetch alsa-utils:arm64)
+dpkg-deb -x "$audeb" "$work/alsa-utils"
+cp "$work/alsa-utils/usr/bin/speaker-test" "$root/usr/bin/"
+# alsa-lib reads its configuration (where "hw:..." is defined) from /usr/share/alsa.
+cp -r /usr/share/alsa "$root/usr/share/"
+
+cp "$robotd" "$root/usr/bin/robotd"
+
+# Shared libraries, NEEDED by NEEDED: the cross toolchain's C and C++ runtime first (what
+# the binary was linked against), then the :arm64 -dev packages' libraries.
+lib_dirs=(/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu)
+copy_needed() {
+    local lib d
+    for lib in $(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        [ ! -e "$root/lib/$lib" ] || continue
+        for d in "${lib_dirs[@]}"; do
+            if [ -e "$d/$lib" ]; then
+                cp -L "$d/$lib" "$root/lib/$lib"
+                copy_needed "$root/lib/$lib"
+                continue 2
+            fi
+        done
+        echo "make-image: $lib (needed by $1) not found" >&2
+        exit 1
+    done
+}
+copy_needed "$root/usr/bin/robotd"
+copy_needed "$root/usr/bin/speaker-test"
+
+install -m 755 "$here/init" "$root/init"
+echo "$kver" >"$out/kernel-version"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out/initramfs.cpio.gz.tmp"
+mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
+echo "make-image: $out: kernel $kver, $(wc -l <"$root/etc/modules") modules, initramfs $(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB"
