@@ -23,7 +23,11 @@ constexpr int64_t kHealthyUs = 10000000;  // a session this long resets the back
 }  // namespace
 
 MediaStream::MediaStream(StreamSettings s, Logger& log, std::function<void()> wake)
-    : settings_(std::move(s)), log_(log), wake_(std::move(wake)), ring_(settings_.ring_bytes) {}
+    : settings_(std::move(s)),
+      log_(log),
+      wake_(std::move(wake)),
+      ring_(settings_.ring_bytes),
+      controls_(settings_.controls) {}
 
 MediaStream::~MediaStream() {
     stop();
@@ -123,11 +127,16 @@ void MediaStream::run() {
         } else {
             encoder->request_keyframe();  // a new source starts a new picture
         }
+        LOGI(log_, tag(), "streaming %s as %s", source->describe().c_str(), encoder->codec_name());
         {
             std::lock_guard<std::mutex> lock(mutex_);
             source_ = source.get();
+            // Under the lock, so a set_control() racing this open either lands in controls_
+            // first (applied here) or finds source_ (applies it itself): the newest value
+            // always ends up on the camera, before its first frame is read.
+            for (const auto& [name, percent] : controls_.values())
+                apply_control(*source, name, percent);
         }
-        LOGI(log_, tag(), "streaming %s as %s", source->describe().c_str(), encoder->codec_name());
         last_failure_.clear();
         running_ = true;
         const int64_t started_us = mono_us();
@@ -154,6 +163,37 @@ void MediaStream::run() {
         if (wait_for_stop(backoff.next(unit(rng)))) break;
     }
     running_ = false;
+}
+
+bool MediaStream::set_control(const std::string& name, int percent) {
+    const std::string why = settings_.kind != StreamKind::Video
+                                ? "the audio stream has no camera controls"
+                                : check_camera_control(name, percent);
+    if (!why.empty()) {
+        LOGW(log_, tag(), "camera control rejected: %s", why.c_str());
+        return false;
+    }
+    // The stream thread holds mutex_ only briefly and never across read(), so this waits for
+    // at most another control being set, not for a frame.
+    std::lock_guard<std::mutex> lock(mutex_);
+    controls_.set(name, percent);
+    if (source_ != nullptr) {
+        apply_control(*source_, name, percent);
+    } else {
+        LOGI(log_, tag(), "%s %d %% will be applied when %s opens", name.c_str(), percent,
+             settings_.device.c_str());
+    }
+    return true;
+}
+
+void MediaStream::apply_control(Source& source, const std::string& name, int percent) {
+    std::string error;
+    if (source.set_control(name, percent, &error)) {
+        LOGI(log_, tag(), "%s %d %% applied to %s", name.c_str(), percent,
+             settings_.device.c_str());
+    } else {
+        LOGW(log_, tag(), "%s %d %% not applied: %s", name.c_str(), percent, error.c_str());
+    }
 }
 
 MediaStream::PumpEnd MediaStream::pump(Source& source, TsEncoder& encoder, std::string* error) {

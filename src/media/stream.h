@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "media/camera_controls.h"
 #include "media/ring.h"
 
 namespace robotd::media {
@@ -29,6 +30,7 @@ struct StreamSettings {
     int bitrate_kbps = 350;                             // video or audio, per kind
     int sample_rate = 44100, channels = 1;              // audio
     size_t ring_bytes = 1 << 20;
+    CameraControls controls;  // video: wanted from the start (see MediaStream::set_control)
 };
 
 // Counters for status reports and tests; written by the stream thread, read anywhere.
@@ -61,6 +63,11 @@ class MediaStream {
     const StreamStats& stats() const { return stats_; }
     void request_keyframe() { keyframe_wanted_.store(true); }  // any thread
     const StreamSettings& settings() const { return settings_; }
+    // Video: records a camera control's wanted value (brightness|contrast|saturation, 0..100
+    // %) and applies it to the open camera, if any; every camera opened later gets it too (a
+    // replugged one). Any thread; takes as long as one control ioctl, never a frame's wait.
+    // The outcome goes to the log; false when rejected (unknown control, out of range, audio).
+    bool set_control(const std::string& name, int percent);
 
   private:
     enum class PumpEnd { Stopped, SourceFailed, EncoderFailed };
@@ -72,6 +79,8 @@ class MediaStream {
     void deliver(TsEncoder& encoder, const uint8_t* data, size_t len, const RecordMeta& meta);
     std::unique_ptr<Source> open_source(std::string* error);
     std::unique_ptr<TsEncoder> open_encoder(std::string* error);
+    // Sets one control on `source` and logs the outcome. Called with mutex_ held.
+    void apply_control(Source& source, const std::string& name, int percent);
     // Logs a failure at warning level when it differs from the previous one, else at debug
     // level, so a camera that stays unplugged does not fill the log.
     void note_failure(const std::string& what);
@@ -88,12 +97,14 @@ class MediaStream {
     std::atomic<bool> running_{false};
     std::atomic<bool> keyframe_wanted_{false};
 
-    // Guards stop_ for the backoff wait, and source_ so stop() can interrupt a blocking read
-    // on a source that the thread may be about to destroy.
+    // Guards stop_ for the backoff wait, source_ so stop() can interrupt a blocking read and
+    // set_control() can reach the camera on a source that the thread may be about to destroy,
+    // and controls_.
     std::mutex mutex_;
     std::condition_variable stop_cv_;
     bool stop_ = false;
     Source* source_ = nullptr;
+    CameraControls controls_;            // wanted values, applied at every open
     std::atomic<bool> stopping_{false};  // stop_ for the hot loop, without the mutex
 
     // Stream thread only.

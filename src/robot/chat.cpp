@@ -1,6 +1,8 @@
 #include "robot/chat.h"
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "core/json.h"
 
@@ -58,6 +60,38 @@ std::optional<ChatMessage> parse_chat_message(const cJSON* payload, std::string*
         }
     }
     return m;
+}
+
+std::string command_text(const ChatMessage& m) {
+    std::string text = "." + m.command;
+    for (const auto& w : m.words) text += " " + w;
+    return text;
+}
+
+bool parse_percent_argument(const std::vector<std::string>& words, int* percent,
+                            std::string* error) {
+    if (words.size() != 1) {
+        *error = words.empty() ? "a value 0..100 is missing"
+                               : "expected one value 0..100, got " + std::to_string(words.size());
+        return false;
+    }
+    std::string_view w = words[0];
+    if (!w.empty() && w.back() == '%') w.remove_suffix(1);
+    // Digits only: from_chars alone would take "-5" and stop quietly at "6o".
+    const bool digits = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+    });
+    if (!digits) {
+        *error = "'" + excerpt(words[0], 16) + "' is not a whole number 0..100";
+        return false;
+    }
+    long value = 0;
+    if (std::from_chars(w.data(), w.data() + w.size(), value).ec != std::errc() || value > 100) {
+        *error = excerpt(words[0], 16) + " is out of range 0..100";
+        return false;
+    }
+    *percent = static_cast<int>(value);
+    return true;
 }
 
 }  // namespace robotd

@@ -26,6 +26,12 @@ struct ChatMessage {
 };
 
 std::optional<ChatMessage> parse_chat_message(const cJSON* payload, std::string* error);
+// ".name word ...", as written (the command lower-cased), for log lines.
+std::string command_text(const ChatMessage& m);
+// The one argument of a percent command (".brightness 60"; "60%" too): a whole number in
+// 0..100. True with *percent set; else false with *error one line for the log.
+bool parse_percent_argument(const std::vector<std::string>& words, int* percent,
+                            std::string* error);
 // The text of a "[robotname] text" message: what follows the first ']', trimmed; the whole
 // message, trimmed, when there is no ']'.
 std::string chat_text(std::string_view message);

@@ -58,7 +58,10 @@ bool Daemon::start(Config config, std::string* error) {
     sessions_ = std::make_unique<Sessions>(loop_, config_, *discovery_, std::move(driver));
     sessions_->set_media({[this](bool on) { media_->set_video(on); },
                           [this](const RobotSettings& s) { media_->apply_settings(s); },
-                          [this] { return media_->video_running(); }});
+                          [this] { return media_->video_running(); },
+                          [this](const std::string& control, int percent) {
+                              media_->set_camera_control(control, percent);
+                          }});
     discovery_->on_resolved([this](LookupId id) {
         sessions_->resolved(id);
         media_->resolved(id);

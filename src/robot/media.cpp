@@ -35,6 +35,7 @@ media::StreamSettings Media::settings_for(media::StreamKind kind) const {
         s.height = height_;
         s.gop = config_.media.gop;
         s.bitrate_kbps = config_.ffmpeg.video_bitrate;
+        s.controls = controls_;
     } else {
         // The reference's mic_num ("1,0") names an ALSA card,device when mic_device is empty.
         s.device = config_.camera.mic_device.empty() ? "hw:" + config_.camera.mic_num
@@ -131,6 +132,26 @@ void Media::apply_settings(const RobotSettings& s) {
         audio_.wanted = audio;
         update(audio_);
     }
+}
+
+void Media::set_camera_control(const std::string& name, int percent) {
+    const std::string why = media::check_camera_control(name, percent);
+    if (!why.empty()) {
+        LOGW(log_, "video", "camera control rejected: %s", why.c_str());
+        return;
+    }
+    if (config_.camera.no_camera) {
+        LOGI(log_, "video", "%s %d %% not applied: no camera ([camera] no_camera = true)",
+             name.c_str(), percent);
+        return;
+    }
+    controls_.set(name, percent);
+    if (video_.encoder) {
+        video_.encoder->set_control(name, percent);  // logs the outcome
+        return;
+    }
+    LOGI(log_, "video", "%s %d %% kept for when video starts (%s)", name.c_str(), percent,
+         video_.wanted ? "the relay is not known yet" : "video is off");
 }
 
 bool Media::video_running() const {

@@ -25,6 +25,11 @@ class Media {
     void set_video(bool on);                      // VIDON / VIDOFF
     void apply_settings(const RobotSettings& s);  // size change restarts video; mic off stops audio
     bool video_running() const;
+    // The owner's camera control (brightness|contrast|saturation, 0..100 %): applied to the
+    // running camera, and kept for every later start of video (VIDON, a new size, a reopened
+    // camera) until robotd exits or re-reads its config. Dropped, with a log line, when
+    // there is no camera. Returns at once; the outcome goes to the log.
+    void set_camera_control(const std::string& name, int percent);
 
   private:
     struct Stream {
@@ -44,6 +49,7 @@ class Media {
     Discovery& discovery_;
     int width_, height_;
     bool mic_enabled_ = true;
+    media::CameraControls controls_;  // the owner's wanted values, for each new video stream
     Stream video_{media::StreamKind::Video, nullptr, nullptr},
         audio_{media::StreamKind::Audio, nullptr, nullptr};
     uint64_t wake_id_ = 0;

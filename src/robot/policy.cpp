@@ -39,6 +39,14 @@ Decision decide(const PolicyState& s, const CommandMessage& m) {
     return {Verdict::Accept, what + " accepted"};
 }
 
+ChatRank chat_rank(const PolicyState& s, const std::string& user, bool anonymous) {
+    if (anonymous || user.empty()) return ChatRank::Everyone;
+    if (!s.owner.empty() && iequals(user, s.owner)) return ChatRank::Owner;
+    for (const auto& m : s.moderators)
+        if (!m.empty() && iequals(user, m)) return ChatRank::Moderator;
+    return ChatRank::Everyone;
+}
+
 const char* verdict_name(Verdict v) {
     switch (v) {
         case Verdict::Accept:

@@ -13,7 +13,7 @@ namespace robotd {
 struct PolicyState {
     std::string robot_id;
     std::string owner;
-    std::vector<std::string> moderators;  // not consulted by decide() yet
+    std::vector<std::string> moderators;  // for chat_rank(); not consulted by decide()
     bool anon_control = true;
     bool table_mode = false;
     std::optional<std::string> exclusive_user;
@@ -34,6 +34,16 @@ struct Decision {
 // owner. User names and commands compare ASCII case-insensitively; an anonymous sender is
 // never the owner or the exclusive user, whatever name it carries.
 Decision decide(const PolicyState& s, const CommandMessage& m);
+
+// Who may send which chat command (PROTOCOL.md): the owner ranks above moderators, who rank
+// above everyone else.
+enum class ChatRank { Everyone, Moderator, Owner };
+
+// The rank of a chat message's sender: Owner when `user` is s.owner (the config's owner until
+// the site's get_robot_owner answer replaces it), Moderator when in s.moderators, else
+// Everyone. As in decide(): names compare ASCII case-insensitively and an anonymous sender
+// (or one without a name) is Everyone, whatever name it carries.
+ChatRank chat_rank(const PolicyState& s, const std::string& user, bool anonymous);
 
 // "accept", "other-robot", "anonymous", "table-mode", "exclusive", "owner-only".
 const char* verdict_name(Verdict v);

@@ -6,6 +6,7 @@
 
 #include "core/argv.h"
 #include "core/clock.h"
+#include "media/camera_controls.h"
 #include "robot/command.h"
 
 namespace robotd {
@@ -263,14 +264,40 @@ void Sessions::on_chat(const sio::Event& ev, const char* session) {
     }
     if (!m->robot_id.empty() && m->robot_id != config_.robot.robot_id) return;
     if (m->is_command) {
-        // Parsed here; acting on chat commands (ranks, TTS, settings) is the chat/TTS work.
-        std::string words;
-        for (const auto& w : m->words) words += " " + w;
-        LOGI(log_, session, "chat command .%s%s from %s (not acted on yet)", m->command.c_str(),
-             words.c_str(), m->name.c_str());
+        if (media::is_camera_control(m->command)) {
+            on_camera_command(*m, session);
+            return;
+        }
+        // Parsed here; acting on the other chat commands (ranks, TTS, settings) is the
+        // chat/TTS work.
+        LOGI(log_, session, "chat command %s from %s (not acted on yet)", command_text(*m).c_str(),
+             m->name.c_str());
         return;
     }
     LOGI(log_, session, "%s: %s", m->name.c_str(), m->text.c_str());
+}
+
+// ".brightness N", ".contrast N", ".saturation N": owner only (PROTOCOL.md).
+void Sessions::on_camera_command(const ChatMessage& m, const char* session) {
+    const std::string text = command_text(m);
+    const char* who = m.name.empty() ? "(anonymous)" : m.name.c_str();
+    if (chat_rank(policy_, m.name, m.anonymous) != ChatRank::Owner) {
+        // An anonymous sender may carry the owner's name: say why that is not enough.
+        LOGI(log_, session, "chat command %s from %s ignored: only the owner may set %s%s",
+             text.c_str(), who, m.command.c_str(),
+             m.anonymous ? " (an anonymous sender never counts as the owner)" : "");
+        return;
+    }
+    int percent = 0;
+    std::string error;
+    if (!parse_percent_argument(m.words, &percent, &error)) {
+        LOGI(log_, session, "chat command %s from %s ignored: %s", text.c_str(), who,
+             error.c_str());
+        return;
+    }
+    LOGI(log_, session, "chat command %s from %s: setting the camera's %s to %d %%", text.c_str(),
+         who, m.command.c_str(), percent);
+    if (media_.camera_control) media_.camera_control(m.command, percent);
 }
 
 void Sessions::on_app_event(const sio::Event& ev) {

@@ -24,6 +24,8 @@ struct MediaControl {
     std::function<void(const RobotSettings&)> settings;
     // The truth for send_video_status.
     std::function<bool()> video_running;
+    // The owner's ".brightness N" etc.: a checked control name and 0..100.
+    std::function<void(const std::string& control, int percent)> camera_control;
 };
 
 class Sessions {
@@ -47,6 +49,7 @@ class Sessions {
     void on_command(const sio::Event& ev, const char* session);
     void on_custom_event(const sio::Event& ev, const char* session);
     void on_chat(const sio::Event& ev, const char* session);
+    void on_camera_command(const ChatMessage& m, const char* session);
     void on_app_event(const sio::Event& ev);
     void on_user_event(const sio::Event& ev);
     bool common_event(const sio::Event& ev, const char* session);

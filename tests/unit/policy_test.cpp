@@ -132,3 +132,25 @@ TEST(Policy, ReasonIsOneBoundedLineEvenForHostileNames) {
     EXPECT_EQ(d.reason.find('\r'), std::string::npos) << d.reason;
     EXPECT_LT(d.reason.size(), 200u);
 }
+
+TEST(Policy, ChatRankOwnerAboveModeratorsAboveEveryone) {
+    PolicyState s = state();
+    s.moderators = {"mod1", "Mia"};
+    EXPECT_EQ(chat_rank(s, "Owner", false), ChatRank::Owner);
+    EXPECT_EQ(chat_rank(s, "OWNER", false), ChatRank::Owner);
+    EXPECT_EQ(chat_rank(s, "mia", false), ChatRank::Moderator);
+    EXPECT_EQ(chat_rank(s, "mod1", false), ChatRank::Moderator);
+    EXPECT_EQ(chat_rank(s, "alice", false), ChatRank::Everyone);
+    // A name is no rank without a signed-in sender.
+    EXPECT_EQ(chat_rank(s, "Owner", true), ChatRank::Everyone);
+    EXPECT_EQ(chat_rank(s, "mod1", true), ChatRank::Everyone);
+    EXPECT_EQ(chat_rank(s, "", false), ChatRank::Everyone);
+    // The owner in the moderators list too is still the owner.
+    s.moderators.push_back("owner");
+    EXPECT_EQ(chat_rank(s, "owner", false), ChatRank::Owner);
+    // No owner known: nobody is, not even a sender without a name.
+    s.owner.clear();
+    s.moderators = {""};
+    EXPECT_EQ(chat_rank(s, "", false), ChatRank::Everyone);
+    EXPECT_EQ(chat_rank(s, "owner", false), ChatRank::Everyone);
+}

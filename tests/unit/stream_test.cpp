@@ -424,4 +424,64 @@ TEST_F(MediaStreamTest, StopsPromptlyWhileStreamingAndRestarts) {
     EXPECT_LT(mono_us() - t0, 1000000);
 }
 
+TEST_F(MediaStreamTest, CameraControlsAreCheckedKeptAndAppliedAtEveryOpen) {
+    StreamSettings s = video_settings();
+    s.controls.set("contrast", 40);  // wanted before this stream existed (video was off)
+    MediaStream stream(s, log_, waker_.callback());
+    testing::internal::CaptureStderr();
+    EXPECT_FALSE(stream.set_control("hue", 50));
+    EXPECT_FALSE(stream.set_control("brightness", 101));
+    EXPECT_TRUE(stream.set_control("brightness", 60));  // not open yet: kept
+    stream.start();
+    // Applied at open, before the first frame is read: logged by the time a record arrives.
+    std::vector<Record> records = collect(stream, waker_, 1, 5000);
+    ASSERT_GE(records.size(), 1u);
+    EXPECT_TRUE(stream.running());
+    // Open now: applied at once, from this thread, while the stream thread reads frames.
+    EXPECT_TRUE(stream.set_control("saturation", 0));
+    EXPECT_TRUE(stream.set_control("brightness", 70));
+    stream.stop();
+    std::string log = testing::internal::GetCapturedStderr();
+    const std::string refused = "camera controls are not supported by lavfi:testsrc";
+    EXPECT_TRUE(contains(log, "W video: camera control rejected: unknown camera control 'hue'"))
+        << log;
+    EXPECT_TRUE(contains(log, "W video: camera control rejected: brightness 101 is out of range"))
+        << log;
+    EXPECT_TRUE(contains(log, "W video: contrast 40 % not applied: " + refused)) << log;
+    EXPECT_TRUE(contains(log, "W video: brightness 60 % not applied: " + refused)) << log;
+    EXPECT_TRUE(contains(log, "W video: saturation 0 % not applied: " + refused)) << log;
+    EXPECT_TRUE(contains(log, "W video: brightness 70 % not applied: " + refused)) << log;
+    EXPECT_FALSE(contains(log, "brightness 101 %")) << log;
+
+    // A restart (a replugged camera, video on again) gets the newest values, in order.
+    drain(stream.ring(), &records);  // so the next record is the new open's
+    testing::internal::CaptureStderr();
+    stream.start();
+    records = collect(stream, waker_, 1, 5000);
+    ASSERT_GE(records.size(), 1u);
+    stream.stop();
+    log = testing::internal::GetCapturedStderr();
+    const size_t contrast = log.find("W video: contrast 40 % not applied");
+    const size_t brightness = log.find("W video: brightness 70 % not applied");
+    const size_t saturation = log.find("W video: saturation 0 % not applied");
+    ASSERT_NE(contrast, std::string::npos) << log;
+    ASSERT_NE(brightness, std::string::npos) << log;
+    ASSERT_NE(saturation, std::string::npos) << log;
+    EXPECT_LT(contrast, brightness);
+    EXPECT_LT(brightness, saturation);
+    EXPECT_FALSE(contains(log, "brightness 60 %")) << log;
+}
+
+TEST_F(MediaStreamTest, AudioHasNoCameraControls) {
+    StreamSettings s;
+    s.kind = StreamKind::Audio;
+    s.device = "lavfi:sine=frequency=440:sample_rate=44100";
+    MediaStream stream(s, log_, waker_.callback());
+    testing::internal::CaptureStderr();
+    EXPECT_FALSE(stream.set_control("brightness", 50));
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(contains(log, "W audio: camera control rejected: the audio stream has no camera"))
+        << log;
+}
+
 }  // namespace
