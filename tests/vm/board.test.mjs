@@ -10,6 +10,19 @@ import { bootBoard, boardConfig, imageMissing } from './board.mjs';
 
 const missing = imageMissing();
 
+// Mean luma of each decoded frame of a video file (scaled down: only the means matter).
+function frameLumas(file) {
+    const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'scale=32:24', '-pix_fmt', 'gray',
+        '-f', 'rawvideo', '-'], { maxBuffer: 64 << 20 });
+    const means = [];
+    for (let off = 0; off + 768 <= raw.length; off += 768) {
+        let sum = 0;
+        for (let i = off; i < off + 768; i++) sum += raw[i];
+        means.push(sum / 768);
+    }
+    return means;
+}
+
 // Peak absolute sample of an audio file, decoded by ffmpeg to 16-bit mono.
 function peakSample(file) {
     const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-'],
@@ -86,5 +99,68 @@ describe('virtual board', { skip: missing || false }, () => {
         assert.deepEqual(ap.streams.map((s) => [s.codec_name, s.sample_rate, s.channels]), [['mp2', '44100', 1]]);
         // The tone went through the loopback, not silence.
         assert.ok(peakSample(audioFile) > 2000, 'the recorded audio carries the tone');
+    });
+
+    test('a camera that vanishes is retried with backoff and streams again when it is back', async () => {
+        const since = await peer.seq();
+        const r = await board.startRobotd(boardConfig(peer, { camera: { no_mic: 'true' } }));
+        try {
+            const from = (await r.wait(/ video: streaming \/dev\/video0/), r.log.lines.length);
+            await upload('video', 'start', since);
+            // The driver lets go of the device, as a USB camera pulled out does.
+            await board.ok('echo vivid.0 > /sys/bus/platform/drivers/vivid/unbind');
+            await r.wait(/ W video: .*\(retrying with backoff\)/, { from });
+            assert.equal((await board.sh('pidof robotd')).rc, 0, 'robotd runs on without its camera');
+            const gone = r.log.lines.length;
+            await board.ok('echo vivid.0 > /sys/bus/platform/drivers/vivid/bind');
+            await r.wait(/ video: streaming \/dev\/video0/, { from: gone, timeoutMs: 60000 });
+            await bytes('video', (await relayBytes('video')) + 20000);
+        } finally {
+            assert.equal(await r.stop(), 0);
+        }
+        assert.doesNotMatch(r.log.text(), / E /);
+    });
+
+    test('an ALSA overrun is recovered and counted (hw:N,M names the card)', async () => {
+        await board.ok('speaker-test -D hw:0,0 -t sine -f 440 -c 1 -r 44100 >/dev/null 2>&1 &');
+        const r = await board.startRobotd(boardConfig(peer, { camera: { no_camera: 'true', mic_device: 'hw:0,1' } }));
+        try {
+            await r.wait(/ audio: streaming ALSA hw:0,1/);
+            const from = r.log.lines.length;
+            // robotd stopped for a second: the card's 80 ms buffer overflows meanwhile.
+            await board.ok('kill -STOP $(pidof robotd); sleep 1; kill -CONT $(pidof robotd)');
+            await r.wait(/ W alsa: hw:0,1: overrun, samples lost \(1 so far\)/, { from });
+            const more = await relayBytes('audio');
+            await bytes('audio', more + 8000);  // and the audio goes on
+        } finally {
+            assert.equal(await r.stop(), 0);
+            await board.sh('killall speaker-test');
+        }
+    });
+
+    test("the owner's .brightness from chat changes the camera's picture", async () => {
+        const since = await peer.seq();
+        const r = await board.startRobotd(boardConfig(peer, { camera: { no_mic: 'true' } }));
+        let v;
+        try {
+            await peer.waitEvent('chat', 'identify_robot_id', since, { timeoutMs: 30000 });
+            v = await upload('video', 'start', since);
+            await r.wait(/ video: streaming \/dev\/video0/);
+            for (const level of [0, 100]) {
+                const from = r.log.lines.length;
+                await peer.chat({ name: 'owner1', text: `.brightness ${level}` });
+                await r.wait(new RegExp(` I video: brightness ${level} % applied to /dev/video0`), { from });
+                await bytes('video', (await relayBytes('video')) + 30000);  // a second or two of it
+            }
+        } finally {
+            assert.equal(await r.stop(), 0);
+        }
+        const lumas = frameLumas(await recording(v.n, 'video'));
+        const series = lumas.map((l) => l.toFixed(0)).join(' ');
+        const dark = Math.min(...lumas);
+        const darkAt = lumas.indexOf(dark);
+        // Dark after .brightness 0, then bright to the end after .brightness 100.
+        assert.ok(lumas.at(-1) - dark > 60, `the picture went from dark to bright: ${series}`);
+        assert.ok(darkAt < lumas.length - 1 && lumas.slice(darkAt + 1).some((l) => l - dark > 60), series);
     });
 });
