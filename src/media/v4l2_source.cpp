@@ -19,6 +19,7 @@ extern "C" {
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -114,6 +115,8 @@ class V4l2Source final : public Source {
         return false;
     }
     bool negotiate_format(std::string* error);
+    // The fixed sizes the camera offers in `fourcc`; empty: it takes any size (or says nothing).
+    std::vector<FrameSize> discrete_sizes(uint32_t fourcc);
     void set_frame_rate(int fps);
     bool start_streaming(std::string* error);
     bool queue(uint32_t index, std::string* error);
@@ -249,6 +252,17 @@ bool V4l2Source::negotiate_format(std::string* error) {
                                "; we take YU12, YUYV, NV12, UYVY, MJPG, JPEG)");
 
     v4l2_format fmt = request(offers[size_t(pick)].fourcc);
+    // A camera with fixed sizes (most webcams) answers a size it lacks with its nearest one,
+    // often of another shape (320x180 for 320x240): ask for a better one ourselves.
+    const std::vector<FrameSize> sizes = discrete_sizes(offers[size_t(pick)].fourcc);
+    const bool have_ours = std::any_of(sizes.begin(), sizes.end(), [&](const FrameSize& s) {
+        return s.width == want_w && s.height == want_h;
+    });
+    if (!sizes.empty() && !have_ours) {
+        const FrameSize s = pick_frame_size(sizes, want_w, want_h);
+        fmt.fmt.pix.width = uint32_t(s.width);
+        fmt.fmt.pix.height = uint32_t(s.height);
+    }
     if (xioctl(fd_.get(), VIDIOC_S_FMT, &fmt) < 0) {
         const int err = errno;
         if (err == EBUSY) return fail(error, path_ + " is busy (another program streams it)");
@@ -291,6 +305,19 @@ bool V4l2Source::negotiate_format(std::string* error) {
     LOGD(log_, kTag, "%s offers %s; took %s", path_.c_str(), offered_text.c_str(),
          fourcc_string(fourcc_).c_str());
     return true;
+}
+
+std::vector<FrameSize> V4l2Source::discrete_sizes(uint32_t fourcc) {
+    std::vector<FrameSize> sizes;
+    for (uint32_t i = 0; i < 256; ++i) {  // bounded, as the format list
+        v4l2_frmsizeenum e{};
+        e.index = i;
+        e.pixel_format = fourcc;
+        if (xioctl(fd_.get(), VIDIOC_ENUM_FRAMESIZES, &e) < 0) break;
+        if (e.type != V4L2_FRMSIZE_TYPE_DISCRETE) return {};  // any size: the driver adjusts
+        sizes.push_back({int(e.discrete.width), int(e.discrete.height)});
+    }
+    return sizes;
 }
 
 void V4l2Source::set_frame_rate(int fps) {
@@ -554,6 +581,25 @@ int pick_v4l2_offer(const std::vector<V4l2Offer>& offers, int width, int height)
     for (size_t i = 0; i < offers.size(); ++i)
         if (offers[i].width == width && offers[i].height == height) return int(i);
     return offers.empty() ? -1 : 0;
+}
+
+FrameSize pick_frame_size(const std::vector<FrameSize>& sizes, int width, int height) {
+    const FrameSize* covering = nullptr;
+    const FrameSize* same_shape = nullptr;
+    const FrameSize* largest = nullptr;
+    auto area = [](const FrameSize& s) { return int64_t(s.width) * s.height; };
+    for (const auto& s : sizes) {
+        if (!largest || area(s) > area(*largest)) largest = &s;
+        if (s.width < width || s.height < height) continue;
+        if (!covering || area(s) < area(*covering)) covering = &s;
+        // Same aspect ratio within 1 %: w/h == width/height, in integers.
+        const int64_t lhs = int64_t(s.width) * height, rhs = int64_t(width) * s.height;
+        if (std::llabs(lhs - rhs) * 100 <= rhs && (!same_shape || area(s) < area(*same_shape)))
+            same_shape = &s;
+    }
+    if (same_shape) return *same_shape;
+    if (covering) return *covering;
+    return largest ? *largest : FrameSize{};
 }
 
 int32_t v4l2_control_value(int32_t minimum, int32_t maximum, int32_t step, int value_percent) {

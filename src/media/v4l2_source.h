@@ -29,6 +29,14 @@ struct V4l2Offer {
 // -1 when there is none. Scaling costs more than any format conversion, hence size first.
 int pick_v4l2_offer(const std::vector<V4l2Offer>& offers, int width, int height);
 
+struct FrameSize {
+    int width = 0, height = 0;
+};
+// The size to ask of a camera that offers only these fixed sizes, none of them ours: the
+// smallest that covers width x height in the same shape, else the smallest that covers it
+// (scaling down keeps the whole picture), else the largest. {0, 0} when `sizes` is empty.
+FrameSize pick_frame_size(const std::vector<FrameSize>& sizes, int width, int height);
+
 // A control value for value_percent (clamped to 0..100) of [minimum, maximum], on the step grid.
 int32_t v4l2_control_value(int32_t minimum, int32_t maximum, int32_t step, int value_percent);
 

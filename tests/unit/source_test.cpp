@@ -386,6 +386,20 @@ TEST(V4l2, OfferAtTheExactSizeWins) {
     EXPECT_EQ(pick_v4l2_offer({{yu12, 640, 360}, {yuyv, 1280, 720}}, 640, 480), 0);
 }
 
+TEST(V4l2, FixedSizeCoversOursInTheSameShape) {
+    // vivid's webcam sizes.
+    const std::vector<FrameSize> webcam = {{320, 180}, {640, 360}, {640, 480}, {1280, 720}};
+    auto pick = [](const std::vector<FrameSize>& sizes, int w, int h) {
+        const FrameSize s = pick_frame_size(sizes, w, h);
+        return std::to_string(s.width) + "x" + std::to_string(s.height);
+    };
+    EXPECT_EQ(pick(webcam, 320, 240), "640x480");     // 4:3 over the smaller 16:9 640x360
+    EXPECT_EQ(pick(webcam, 480, 270), "640x360");     // 16:9
+    EXPECT_EQ(pick(webcam, 800, 600), "1280x720");    // no 4:3 covers it: the smallest that does
+    EXPECT_EQ(pick(webcam, 1920, 1080), "1280x720");  // none covers it: the largest
+    EXPECT_EQ(pick({}, 640, 480), "0x0");
+}
+
 TEST(V4l2, ControlValueIsAPercentOfTheRange) {
     EXPECT_EQ(v4l2_control_value(0, 255, 1, 0), 0);
     EXPECT_EQ(v4l2_control_value(0, 255, 1, 100), 255);

@@ -77,8 +77,10 @@ describe('virtual board', { skip: missing || false }, () => {
         const r = await board.startRobotd(boardConfig(peer, { camera: { mic_device: 'Loopback,1' } }));
         let v, a;
         try {
+            // vivid's webcam has fixed sizes: 640x480 in YUV420, scaled down, keeps the 4:3
+            // picture (its nearest, 320x180, would squash it).
             const opened = await r.wait(/ v4l2: opened /);
-            assert.match(opened, /\/dev\/video0/);
+            assert.match(opened, /\/dev\/video0 \(vivid: .*YU12 640x480 -> yuv420p 320x240/);
             await r.wait(/ alsa: opened .*hw:CARD=Loopback,DEV=1/);
             v = await upload('video', 'start', since);
             a = await upload('audio', 'start', since);
