@@ -187,7 +187,8 @@ constexpr std::string_view kResForm = "an even integer 16..4096";
 constexpr std::string_view kBitrateForm = "an integer 1..100000 (kbit/s)";
 constexpr std::string_view kDelayForm = "a number of seconds >= 0";
 constexpr std::string_view kListForm = "a comma-separated list of commands";
-constexpr std::string_view kCommandForm = "a command line with balanced quotes (run without a shell)";
+constexpr std::string_view kCommandForm =
+    "a command line with balanced quotes (run without a shell)";
 constexpr std::string_view kUrlForm = "a host name or a URL such as https://host:port";
 constexpr std::string_view kFollowerUrlForm =
     "a host name, a URL such as https://host:port, or empty for the info server's host";

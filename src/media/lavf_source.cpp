@@ -70,7 +70,6 @@ constexpr int kMaxDecodeErrors = 50;
 // How long to wait before asking a non-blocking input again after EAGAIN.
 constexpr int64_t kRetryUs = 10000;
 
-
 // Owns the options handed to avformat_open_input (which leaves the unused ones in it).
 struct Options {
     AVDictionary* dict = nullptr;

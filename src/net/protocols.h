@@ -16,8 +16,7 @@ const lws_protocols* protocol_table();
 
 int http_get_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int signal_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
-int sio_client_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
-                        size_t len);
+int sio_client_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int upload_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int wake_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 
