@@ -43,6 +43,15 @@ lws_vhost* Loop::make_vhost(const TlsSettings& tls, std::string* error) {
     // lws sets up a vhost's client TLS only when the vhost itself carries this option.
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.client_ssl_ca_filepath = tls.verify ? tls.ca_file.c_str() : nullptr;
+    if (tls.verify && access(tls.ca_file.c_str(), R_OK) != 0) {
+        // A board without a CA bundle may still talk plain http (the reference's servers
+        // are). Verification stays on, with nothing to trust: every https peer is refused.
+        LOGW(log_, "tls",
+             "ca_file '%s': %s: https servers cannot be verified, so connections "
+             "to them will fail (http ones work); install the CA bundle or set [misc] ca_file",
+             tls.ca_file.c_str(), strerror(errno));
+        info.client_ssl_ca_filepath = nullptr;
+    }
     lws_vhost* vh = lws_create_vhost(context_, &info);
     if (!vh) {
         *error = tls.verify ? "cannot create the client vhost (is ca_file '" + tls.ca_file +
@@ -53,10 +62,6 @@ lws_vhost* Loop::make_vhost(const TlsSettings& tls, std::string* error) {
 }
 
 bool Loop::start(const TlsSettings& tls, std::string* error) {
-    if (tls.verify && access(tls.ca_file.c_str(), R_OK) != 0) {
-        *error = "ca_file '" + tls.ca_file + "': " + strerror(errno);
-        return false;
-    }
     lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -94,10 +99,6 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
 
 bool Loop::set_tls(const TlsSettings& tls, std::string* error) {
     if (tls == tls_) return true;
-    if (tls.verify && access(tls.ca_file.c_str(), R_OK) != 0) {
-        *error = "ca_file '" + tls.ca_file + "': " + strerror(errno);
-        return false;
-    }
     lws_vhost* vh = make_vhost(tls, error);
     if (!vh) return false;
     // The old vhost stays: the signal fd and any connection still on it keep working, and

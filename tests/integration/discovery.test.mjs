@@ -77,6 +77,21 @@ describe('discovery', () => {
         assert.deepEqual(paths, [], 'no request got through the unverified TLS');
     });
 
+    test('a missing ca_file is warned about: http works, https is refused, nothing unverified', async () => {
+        // A board without a CA bundle whose servers speak plain http, as the reference's do.
+        const before = (await peer.requests()).length;
+        const missing = '/nonexistent/ca-bundle.pem';
+        await run({ misc: { ca_file: missing } }, async (robot) => {
+            await robot.wait(new RegExp(` W tls: ca_file '${missing}': No such file or directory: https servers cannot be verified`));
+            await robot.wait(answered('control'));
+            // The user server is https: it is refused, never connected unverified.
+            await robot.wait(/ W user: .*(certificate|verif|tls|TLS|ssl|SSL|CA)/i);
+            assert.equal(robot.log.count(/ I user: connected/), 0);
+        });
+        const users = (await peer.requests()).slice(before).filter((r) => r.scheme === 'https');
+        assert.deepEqual(users, [], 'no https request got through');
+    });
+
     test('secure_cert=false turns verification off, with a warning', async () => {
         await run({ https: true, misc: { ca_file: peer.info.wrong_ca_file, secure_cert: 'false' } }, async (robot) => {
             await robot.wait(answered('control'));
