@@ -110,6 +110,22 @@ export async function startPeer({ eio = 4, args = [] } = {}) {
         command: (body) => api('POST', '/_peer/command', body),
         chat: (body) => api('POST', '/_peer/chat', body),
         raw: (socket, data) => api('POST', '/_peer/raw', { socket, data }),
+        // The next upload record of `stream` (video|audio) of `type` (start|end) after `since`.
+        waitUpload: async (stream, type, since, timeoutMs = 15000) => {
+            const q = new URLSearchParams({ kind: 'uploads', stream, type, since: String(since), timeout_ms: String(timeoutMs) });
+            const r = await api('GET', `/_peer/wait?${q}`);
+            if (r.status !== 200) throw new Error(`no ${stream} upload ${type} after ${since}`);
+            return r.body;
+        },
+        // Resolves once the relay of `stream` has had `min` bytes in all.
+        waitRelayBytes: async (stream, min, timeoutMs = 15000) => {
+            const r = await api('GET', `/_peer/wait?kind=relay_bytes&stream=${stream}&min_bytes=${min}&timeout_ms=${timeoutMs}`);
+            if (r.status !== 200) throw new Error(`${stream} relay never got ${min} bytes`);
+            return r.body;
+        },
+        relayBytes: async (stream) => (await api('GET', '/_peer/relay')).body[stream].bytes,
+        // Upload record `n` of `stream`: its recording's file, status, ...
+        recording: async (stream, n) => (await api('GET', '/_peer/relay')).body[stream].uploads.find((u) => u.n === n),
         socketOp: (name, op, body = {}) => api('POST', `/_peer/socket/${name}/${op}`, body),
         stop: async () => { child.kill('SIGTERM'); await exited(child); },
     };

@@ -25,19 +25,9 @@ describe('media', () => {
         misc: { video_status_interval: 1, ...opts.misc },
         robot: opts.robot,
     })));
-    // The next upload record of `stream` of `type` (start/end) after `since`.
-    const upload = async (stream, type, since, timeoutMs = 15000) => {
-        const q = new URLSearchParams({ kind: 'uploads', stream, type, since: String(since), timeout_ms: String(timeoutMs) });
-        const r = await peer.api('GET', `/_peer/wait?${q}`);
-        if (r.status !== 200) throw new Error(`no ${stream} upload ${type} after ${since}`);
-        return r.body;
-    };
-    const bytes = async (stream, min) => {
-        const r = await peer.api('GET', `/_peer/wait?kind=relay_bytes&stream=${stream}&min_bytes=${min}&timeout_ms=15000`);
-        if (r.status !== 200) throw new Error(`${stream} relay never got ${min} bytes`);
-        return r.body;
-    };
-    const recording = async (n, stream) => (await peer.api('GET', '/_peer/relay')).body[stream].uploads.find((u) => u.n === n);
+    const upload = (stream, type, since) => peer.waitUpload(stream, type, since);
+    const bytes = (stream, min) => peer.waitRelayBytes(stream, min);
+    const recording = (n, stream) => peer.recording(stream, n);
 
     test('video and audio reach the relay as jsmpeg needs them', async () => {
         const since = await peer.seq();

@@ -45,20 +45,11 @@ describe('virtual board', { skip: missing || false }, () => {
         await peer?.stop();
     });
 
-    const upload = async (stream, type, since, timeoutMs = 30000) => {
-        const q = new URLSearchParams({ kind: 'uploads', stream, type, since: String(since), timeout_ms: String(timeoutMs) });
-        const r = await peer.api('GET', `/_peer/wait?${q}`);
-        if (r.status !== 200) throw new Error(`no ${stream} upload ${type} after ${since}`);
-        return r.body;
-    };
-    const bytes = async (stream, min) => {
-        const r = await peer.api('GET', `/_peer/wait?kind=relay_bytes&stream=${stream}&min_bytes=${min}&timeout_ms=30000`);
-        if (r.status !== 200) throw new Error(`${stream} relay never got ${min} bytes`);
-        return r.body;
-    };
-    const relayBytes = async (stream) => (await peer.api('GET', '/_peer/relay')).body[stream].bytes;
-    const recording = async (n, stream) =>
-        (await peer.api('GET', '/_peer/relay')).body[stream].uploads.find((u) => u.n === n).file;
+    // The board is slower than the host: longer waits.
+    const upload = (stream, type, since) => peer.waitUpload(stream, type, since, 30000);
+    const bytes = (stream, min) => peer.waitRelayBytes(stream, min, 30000);
+    const relayBytes = (stream) => peer.relayBytes(stream);
+    const recording = async (n, stream) => (await peer.recording(stream, n)).file;
 
     test('the board has the devices robotd drives', async () => {
         assert.match(await board.ok('cat /sys/class/video4linux/video0/name'), /vivid/);
