@@ -389,6 +389,24 @@ const UsedKey kUsedKeys[] = {
     {"media", "ring_kib", "a whole number of KiB 16..65536",
      [](Draft& d, std::string_view v) { return set_int(d.config.media.ring_kib, v, 16, 65536); },
      [](const Config& c) { return std::to_string(c.media.ring_kib); }, false},
+    {"media", "camera_format",
+     "a V4L2 pixel format code of 4 characters (YUYV, MJPG, YU12, RGB3), or empty",
+     [](Draft& d, std::string_view v) {
+         if (!v.empty() && (v.size() != 4 || !std::all_of(v.begin(), v.end(), [](char c) {
+                                return c > ' ' && c < 0x7f;
+                            })))
+             return false;
+         d.config.media.camera_format = std::string(v);
+         return true;
+     },
+     [](const Config& c) { return c.media.camera_format; }, false},
+    {"media", "m2m", "auto, off, or the path of a V4L2 memory-to-memory device",
+     [](Draft& d, std::string_view v) {
+         if (v != "auto" && v != "off" && (v.empty() || v[0] != '/')) return false;
+         d.config.media.m2m = std::string(v);
+         return true;
+     },
+     [](const Config& c) { return c.media.m2m; }, false},
 
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },

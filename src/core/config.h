@@ -55,6 +55,8 @@ struct Config {
     struct Media {
         int gop = 25;        // frames between keyframes: a new viewer's join delay (25 = 1 s)
         int ring_kib = 256;  // each stream's ring between its encoder thread and the upload
+        std::string camera_format;  // a V4L2 fourcc to insist on ("MJPG"); "" = the cheapest
+        std::string m2m = "auto";   // V4L2 M2M converter: auto, off, or a /dev/videoN path
     } media;
     struct Pipe {
         std::string path = "-";  // file or FIFO for the pipe driver's lines; "-" = stdout

@@ -370,15 +370,9 @@ M2mProbe probe_m2m(Logger& log, const std::string& dev_dir) {
         classify_m2m(&d);
         probe.devices.push_back(std::move(d));
     }
-    if (probe.devices.empty()) {
-        LOGI(log, "media", "V4L2 M2M: no memory-to-memory device in %s; conversion uses swscale",
-             dev_dir.c_str());
-    } else {
-        for (const auto& d : probe.devices)
-            LOGI(log, "media", "V4L2 M2M: %s", describe_m2m(d).c_str());
-        LOGI(log, "media",
-             "V4L2 M2M: probed and reported only, not used yet: conversion uses swscale");
-    }
+    if (probe.devices.empty())
+        LOGI(log, "media", "V4L2 M2M: no memory-to-memory device in %s", dev_dir.c_str());
+    for (const auto& d : probe.devices) LOGI(log, "media", "V4L2 M2M: %s", describe_m2m(d).c_str());
     return probe;
 }
 

@@ -141,8 +141,8 @@ std::string fourcc_string(uint32_t fourcc);
 void classify_m2m(M2mDevice* device);
 // One line: path, driver, roles and formats.
 std::string describe_m2m(const M2mDevice& device);
-// Scans dev_dir/video* for M2M devices and logs what each could do. Conversion itself stays
-// on swscale for now (probed and reported, not used); the log says so.
+// Scans dev_dir/video* for M2M devices and logs what each could do (the V4L2 camera source
+// then picks a converter among them: pick_m2m_device).
 M2mProbe probe_m2m(Logger& log, const std::string& dev_dir = "/dev");
 
 }  // namespace robotd::media

@@ -39,7 +39,8 @@ std::string mic_device_or_num(const std::string& mic_device, const std::string& 
 }
 
 std::unique_ptr<Source> open_video_source(const std::string& device, int width, int height, int fps,
-                                          Logger& log, std::string* error) {
+                                          Logger& log, std::string* error,
+                                          const VideoOptions& options) {
     if (width < 16 || height < 16 || width > 4096 || height > 4096 || width % 2 || height % 2) {
         *error = "bad video size " + std::to_string(width) + "x" + std::to_string(height) +
                  " (even, 16..4096)";
@@ -56,7 +57,7 @@ std::unique_ptr<Source> open_video_source(const std::string& device, int width, 
         return open_lavf_video(prefix, device.substr(prefix.size() + 1), width, height, fps, log,
                                error);
     if (!device.empty() && device[0] == '/')
-        return open_v4l2_source(device, width, height, fps, log, error);
+        return open_v4l2_source(device, width, height, fps, log, error, options);
     if (!prefix.empty())
         *error =
             "camera_device '" + device + "': unknown input format '" + prefix + "'; " + kVideoForms;

@@ -39,8 +39,15 @@ class Source {  // one per stream; read() runs on the stream's thread and may bl
     virtual uint64_t overruns() const { return 0; }
 };
 
+// How a native camera is taken (the config's [media] camera_format and m2m).
+struct VideoOptions {
+    std::string camera_format;  // fourcc to insist on; "" = the cheapest the camera offers
+    std::string m2m = "auto";   // a V4L2 M2M converter: "auto", "off" or a device path
+};
+
 std::unique_ptr<Source> open_video_source(const std::string& device, int width, int height, int fps,
-                                          Logger& log, std::string* error);
+                                          Logger& log, std::string* error,
+                                          const VideoOptions& options = {});
 std::unique_ptr<Source> open_audio_source(const std::string& device, int sample_rate, int channels,
                                           Logger& log, std::string* error);
 

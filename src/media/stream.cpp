@@ -77,7 +77,7 @@ void MediaStream::note_failure(const std::string& what) {
 std::unique_ptr<Source> MediaStream::open_source(std::string* error) {
     const StreamSettings& s = settings_;
     if (s.kind == StreamKind::Video) {
-        return open_video_source(s.device, s.width, s.height, s.fps, log_, error);
+        return open_video_source(s.device, s.width, s.height, s.fps, log_, error, s.video_options);
     }
     return open_audio_source(s.device, s.sample_rate, s.channels, log_, error);
 }

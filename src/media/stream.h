@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "media/camera_controls.h"
 #include "media/ring.h"
+#include "media/source.h"
 
 namespace robotd::media {
 
@@ -30,7 +31,8 @@ struct StreamSettings {
     int bitrate_kbps = 350;                             // video or audio, per kind
     int sample_rate = 44100, channels = 1;              // audio
     size_t ring_bytes = 1 << 20;
-    CameraControls controls;  // video: wanted from the start (see MediaStream::set_control)
+    CameraControls controls;     // video: wanted from the start (see MediaStream::set_control)
+    VideoOptions video_options;  // video: a native camera's format and M2M converter
 };
 
 // Counters for status reports and tests; written by the stream thread, read anywhere.

@@ -28,6 +28,8 @@ extern "C" {
 #include "media/av_handles.h"
 #include "media/convert.h"
 #include "media/interrupt.h"
+#include "media/m2m_converter.h"
+#include "media/v4l2_util.h"
 
 namespace robotd::media {
 
@@ -44,9 +46,11 @@ struct PixFormat {
     AVPixelFormat av;  // AV_PIX_FMT_NONE: compressed, decoded with mjpeg
 };
 constexpr PixFormat kFormats[] = {
-    {V4L2_PIX_FMT_YUV420, AV_PIX_FMT_YUV420P}, {V4L2_PIX_FMT_YUYV, AV_PIX_FMT_YUYV422},
-    {V4L2_PIX_FMT_NV12, AV_PIX_FMT_NV12},      {V4L2_PIX_FMT_UYVY, AV_PIX_FMT_UYVY422},
-    {V4L2_PIX_FMT_MJPEG, AV_PIX_FMT_NONE},     {V4L2_PIX_FMT_JPEG, AV_PIX_FMT_NONE},
+    {V4L2_PIX_FMT_YUV420, AV_PIX_FMT_YUV420P},  {V4L2_PIX_FMT_YUYV, AV_PIX_FMT_YUYV422},
+    {V4L2_PIX_FMT_NV12, AV_PIX_FMT_NV12},       {V4L2_PIX_FMT_UYVY, AV_PIX_FMT_UYVY422},
+    {V4L2_PIX_FMT_RGB24, AV_PIX_FMT_RGB24},     {V4L2_PIX_FMT_BGR24, AV_PIX_FMT_BGR24},
+    {V4L2_PIX_FMT_RGB565, AV_PIX_FMT_RGB565LE}, {V4L2_PIX_FMT_MJPEG, AV_PIX_FMT_NONE},
+    {V4L2_PIX_FMT_JPEG, AV_PIX_FMT_NONE},
 };
 
 AVPixelFormat av_format_of(uint32_t fourcc) {
@@ -55,44 +59,17 @@ AVPixelFormat av_format_of(uint32_t fourcc) {
     return AV_PIX_FMT_NONE;
 }
 
-// ioctl, retried when a signal interrupts it.
-int xioctl(int fd, unsigned long request, void* arg) {
-    int r;
-    do r = ioctl(fd, request, arg);
-    while (r < 0 && errno == EINTR);
-    return r;
-}
-
 std::string errno_text(int err) {
     return std::strerror(err);
 }
 
-// One mmap'd driver buffer, unmapped when dropped.
-class Mapping {
-  public:
-    Mapping() = default;
-    Mapping(void* addr, size_t length) : addr_(addr), length_(length) {}
-    ~Mapping() {
-        if (addr_ != MAP_FAILED) munmap(addr_, length_);
-    }
-    Mapping(Mapping&& o) noexcept
-        : addr_(std::exchange(o.addr_, MAP_FAILED)), length_(std::exchange(o.length_, 0)) {}
-    Mapping& operator=(Mapping&&) = delete;
-    Mapping(const Mapping&) = delete;
-    Mapping& operator=(const Mapping&) = delete;
-
-    uint8_t* data() const { return static_cast<uint8_t*>(addr_); }
-    size_t length() const { return length_; }
-
-  private:
-    void* addr_ = MAP_FAILED;
-    size_t length_ = 0;
-};
-
 class V4l2Source final : public Source {
   public:
-    V4l2Source(Logger& log, std::string path, int width, int height)
-        : log_(log), path_(std::move(path)), converter_(width, height) {}
+    V4l2Source(Logger& log, std::string path, int width, int height, VideoOptions options)
+        : log_(log),
+          path_(std::move(path)),
+          options_(std::move(options)),
+          converter_(width, height) {}
     ~V4l2Source() override {
         if (streaming_) {
             int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -125,10 +102,16 @@ class V4l2Source final : public Source {
     int dequeue_newest(v4l2_buffer* buf, std::string* error);
     void note_sequence(uint32_t sequence);
     bool convert(const v4l2_buffer& buf, AVFrame* out, bool* skip, std::string* error);
+    // A raw picture in memory (a camera or converter buffer) to a pooled YUV420P frame.
+    bool convert_raw(const uint8_t* data, size_t used, AVPixelFormat format, int width, int height,
+                     uint32_t bytesperline, AVFrame* out, bool* skip, std::string* error);
+    // Hands conversion to a V4L2 M2M device when [media] m2m allows and one fits.
+    void setup_m2m();
     int64_t capture_time(const v4l2_buffer& buf) const;
 
     Logger& log_;
     const std::string path_;
+    const VideoOptions options_;
     std::string description_;
     UniqueFd fd_;
     Interrupt interrupt_;
@@ -140,6 +123,7 @@ class V4l2Source final : public Source {
     int cam_width_ = 0, cam_height_ = 0;
     uint32_t bytesperline_ = 0;
     VideoConverter converter_;
+    std::unique_ptr<M2mConverter> m2m_;
     AvCodecContextPtr mjpeg_;
     AvPacketPtr packet_;
     AvFramePtr decoded_;
@@ -194,14 +178,56 @@ bool V4l2Source::open(int fps, std::string* error) {
         const int err = avcodec_open2(mjpeg_.get(), codec, nullptr);
         if (err < 0) return fail(error, "cannot open the mjpeg decoder: " + av_error_string(err));
     }
+    setup_m2m();
     if (!start_streaming(error)) return false;
 
     description_ = path_ + " (" + driver + ": " + card + ", " + fourcc_string(fourcc_) + " " +
-                   std::to_string(cam_width_) + "x" + std::to_string(cam_height_) + " -> yuv420p " +
+                   std::to_string(cam_width_) + "x" + std::to_string(cam_height_) + " -> " +
+                   (m2m_ ? "M2M " + m2m_->describe() + " -> " : std::string()) + "yuv420p " +
                    std::to_string(converter_.width()) + "x" + std::to_string(converter_.height()) +
                    ", " + std::to_string(buffers_.size()) + " buffers)";
     LOGI(log_, kTag, "opened %s", description_.c_str());
     return true;
+}
+
+void V4l2Source::setup_m2m() {
+    if (options_.m2m == "off") return;
+    // Reported whether or not this camera needs one: the log tells what the board has.
+    const M2mProbe probe = probe_m2m(log_);
+    const bool already = fourcc_ == V4L2_PIX_FMT_YUV420 && cam_width_ == converter_.width() &&
+                         cam_height_ == converter_.height();
+    if (already || av_format_ == AV_PIX_FMT_NONE) return;
+    M2mRequest request;
+    request.in_fourcc = fourcc_;
+    request.in_width = cam_width_;
+    request.in_height = cam_height_;
+    request.in_bytesperline = bytesperline_;
+    request.out_width = converter_.width();
+    request.out_height = converter_.height();
+    // YUV420 needs nothing more; the packed ones a repack by swscale at the same size.
+    request.out_fourccs = {V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_YUYV,
+                           V4L2_PIX_FMT_UYVY};
+    std::string why;
+    const int pick = pick_m2m_device(probe.devices, request, options_.m2m, &why);
+    // Asked for by path: not getting it is worth a warning; "auto" finding none is normal.
+    const bool asked = options_.m2m != "auto";
+    if (pick < 0) {
+        if (asked)
+            LOGW(log_, kTag, "%s: [media] m2m %s cannot convert for it (%s); using swscale",
+                 path_.c_str(), options_.m2m.c_str(), why.c_str());
+        else
+            LOGI(log_, kTag, "%s: no V4L2 M2M converter for %s (%s); using swscale", path_.c_str(),
+                 fourcc_string(fourcc_).c_str(), why.c_str());
+        return;
+    }
+    std::string error;
+    m2m_ = M2mConverter::open(probe.devices[size_t(pick)].path, request, &error);
+    if (!m2m_) {
+        LOGW(log_, kTag, "%s: V4L2 M2M converter not used (%s); using swscale", path_.c_str(),
+             error.c_str());
+        return;
+    }
+    LOGI(log_, kTag, "%s: converting on %s", path_.c_str(), m2m_->describe().c_str());
 }
 
 bool V4l2Source::negotiate_format(std::string* error) {
@@ -232,6 +258,8 @@ bool V4l2Source::negotiate_format(std::string* error) {
     std::vector<V4l2Offer> offers;
     for (uint32_t fourcc : v4l2_format_preference()) {
         if (std::find(offered.begin(), offered.end(), fourcc) == offered.end()) continue;
+        if (!options_.camera_format.empty() && fourcc_string(fourcc) != options_.camera_format)
+            continue;
         // An FFmpeg built without the mjpeg decoder cannot take (M)JPEG.
         if (av_format_of(fourcc) == AV_PIX_FMT_NONE && !avcodec_find_decoder(AV_CODEC_ID_MJPEG))
             continue;
@@ -246,10 +274,15 @@ bool V4l2Source::negotiate_format(std::string* error) {
         offers.push_back({fourcc, int(fmt.fmt.pix.width), int(fmt.fmt.pix.height)});
     }
     const int pick = pick_v4l2_offer(offers, want_w, want_h);
+    if (pick < 0 && !options_.camera_format.empty())
+        return fail(error, path_ + " does not give [media] camera_format " +
+                               options_.camera_format + " (it has " +
+                               (offered_text.empty() ? std::string("none") : offered_text) +
+                               "; we take YU12, YUYV, NV12, UYVY, RGB3, BGR3, RGBP, MJPG, JPEG)");
     if (pick < 0)
         return fail(error, path_ + " offers no format we can convert (it has " +
                                (offered_text.empty() ? std::string("none") : offered_text) +
-                               "; we take YU12, YUYV, NV12, UYVY, MJPG, JPEG)");
+                               "; we take YU12, YUYV, NV12, UYVY, RGB3, BGR3, RGBP, MJPG, JPEG)");
 
     v4l2_format fmt = request(offers[size_t(pick)].fourcc);
     // A camera with fixed sizes (most webcams) answers a size it lacks with its nearest one,
@@ -359,19 +392,9 @@ bool V4l2Source::start_streaming(std::string* error) {
     if (req.count < 2)
         return fail(
             error, path_ + ": the driver granted only " + std::to_string(req.count) + " buffer(s)");
-    buffers_.reserve(req.count);
-    for (uint32_t i = 0; i < req.count; ++i) {
-        v4l2_buffer buf{};
-        buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        buf.memory = V4L2_MEMORY_MMAP;
-        buf.index = i;
-        if (xioctl(fd_.get(), VIDIOC_QUERYBUF, &buf) < 0)
-            return fail(error, path_ + ": VIDIOC_QUERYBUF: " + errno_text(errno));
-        void* addr =
-            mmap(nullptr, buf.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), buf.m.offset);
-        if (addr == MAP_FAILED) return fail(error, path_ + ": mmap: " + errno_text(errno));
-        buffers_.emplace_back(addr, buf.length);
-    }
+    std::string map_error;
+    if (!map_buffers(fd_.get(), V4L2_BUF_TYPE_VIDEO_CAPTURE, req.count, &buffers_, &map_error))
+        return fail(error, path_ + ": " + map_error);
     for (uint32_t i = 0; i < buffers_.size(); ++i)
         if (!queue(i, error)) return false;
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -474,22 +497,54 @@ bool V4l2Source::convert(const v4l2_buffer& buf, AVFrame* out, bool* skip, std::
         av_frame_unref(decoded_.get());
         return ok;
     }
+    if (m2m_) {
+        M2mPicture pic;
+        std::string problem;
+        if (!m2m_->process(map.data(), used, interrupt_.fd(), 1000, &pic, &problem)) {
+            if (problem == "interrupted") {
+                *error = problem;
+                return false;
+            }
+            // The converter failed: swscale takes over from the next frame on.
+            LOGW(log_, kTag, "%s: V4L2 M2M converter dropped (%s); using swscale", path_.c_str(),
+                 problem.c_str());
+            m2m_.reset();
+            *skip = true;
+            *error = "converter failed";
+            return false;
+        }
+        const bool ok = convert_raw(pic.data, pic.size, av_format_of(pic.fourcc), pic.width,
+                                    pic.height, pic.bytesperline, out, skip, error);
+        m2m_->release();
+        return ok;
+    }
+    return convert_raw(map.data(), used, av_format_, cam_width_, cam_height_, bytesperline_, out,
+                       skip, error);
+}
+
+bool V4l2Source::convert_raw(const uint8_t* data, size_t used, AVPixelFormat format, int width,
+                             int height, uint32_t bytesperline, AVFrame* out, bool* skip,
+                             std::string* error) {
     // Plane strides follow the first plane's bytesperline in the V4L2 single-planar layouts
     // (YU12's chroma planes: half of it; NV12's chroma plane: all of it).
+    if (format == AV_PIX_FMT_NONE) {
+        *error = "a picture in a format we do not convert";
+        return false;
+    }
     int lines[4] = {};
-    av_image_fill_linesizes(lines, av_format_, cam_width_);
+    av_image_fill_linesizes(lines, format, width);
     const int base = lines[0];
     for (int& l : lines)
-        if (l) l = int(int64_t(l) * bytesperline_ / base);
+        if (l) l = int(int64_t(l) * std::max<int64_t>(bytesperline, base) / base);
     uint8_t* planes[4] = {};
-    const int need = av_image_fill_pointers(planes, av_format_, cam_height_, map.data(), lines);
+    const int need =
+        av_image_fill_pointers(planes, format, height, const_cast<uint8_t*>(data), lines);
     if (need < 0 || size_t(need) > used) {
         *skip = true;
         *error = "short frame (" + std::to_string(used) + " of " + std::to_string(need) + " bytes)";
         return false;
     }
-    return converter_.convert(planes, lines, av_format_, cam_width_, cam_height_, false, out,
-                              error);
+    return converter_.convert(planes, lines, format, width, height, false, out, error);
 }
 
 bool V4l2Source::read(AVFrame* frame, int64_t* capture_us, std::string* error) {
@@ -615,8 +670,9 @@ int32_t v4l2_control_value(int32_t minimum, int32_t maximum, int32_t step, int v
 }
 
 std::unique_ptr<Source> open_v4l2_source(const std::string& path, int width, int height, int fps,
-                                         Logger& log, std::string* error) {
-    auto source = std::make_unique<V4l2Source>(log, path, width, height);
+                                         Logger& log, std::string* error,
+                                         const VideoOptions& options) {
+    auto source = std::make_unique<V4l2Source>(log, path, width, height, options);
     if (!source->open(fps, error)) return nullptr;
     return source;
 }

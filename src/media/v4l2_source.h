@@ -14,7 +14,8 @@ namespace robotd::media {
 
 // Opens a V4L2 capture device (a path such as /dev/video0 or /dev/v4l/by-id/...).
 std::unique_ptr<Source> open_v4l2_source(const std::string& path, int width, int height, int fps,
-                                         Logger& log, std::string* error);
+                                         Logger& log, std::string* error,
+                                         const VideoOptions& options = {});
 
 // The pixel formats we can take, cheapest first: YUV420 needs one copy, the packed and
 // semi-planar ones a swscale pass, (M)JPEG a decode and a swscale pass.

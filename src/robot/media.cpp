@@ -36,6 +36,7 @@ media::StreamSettings Media::settings_for(media::StreamKind kind) const {
         s.gop = config_.media.gop;
         s.bitrate_kbps = config_.ffmpeg.video_bitrate;
         s.controls = controls_;
+        s.video_options = {config_.media.camera_format, config_.media.m2m};
     } else {
         // The reference's mic_num ("1,0") names an ALSA card,device when mic_device is empty.
         s.device = config_.camera.mic_device.empty() ? "hw:" + config_.camera.mic_num

@@ -27,7 +27,8 @@ export class LineWatch {
         });
     }
     // Resolves with the first line matching `re` at index >= `from` (default: any line so far).
-    wait(re, { timeoutMs = 15000, from = 0 } = {}) {
+    // An aborted `signal` drops the wait (and its timer) with an AbortError.
+    wait(re, { timeoutMs = 15000, from = 0, signal = null } = {}) {
         const seen = this.lines.slice(from).find((l) => re.test(l));
         if (seen !== undefined) return Promise.resolve(seen);
         return new Promise((resolve, reject) => {
@@ -39,11 +40,17 @@ export class LineWatch {
                     return true;
                 },
             };
+            const drop = () => { this.waiters = this.waiters.filter((x) => x !== w); };
             w.timer = setTimeout(() => {
-                this.waiters = this.waiters.filter((x) => x !== w);
+                drop();
                 reject(new Error(`no line matching ${re} within ${timeoutMs} ms; last lines:\n` +
                     this.lines.slice(-15).join('\n')));
             }, timeoutMs);
+            signal?.addEventListener('abort', () => {
+                clearTimeout(w.timer);
+                drop();
+                reject(new DOMException('wait aborted', 'AbortError'));
+            }, { once: true });
             this.waiters.push(w);
         });
     }

@@ -273,6 +273,16 @@ TEST(Config, AllUsedKeysAreRead) {
     EXPECT_DOUBLE_EQ(back.config.misc.lookup_timeout, 2.5);
 }
 
+TEST(Config, MediaCameraFormatAndM2m) {
+    EXPECT_EQ(parse_config("", "t").config.media.camera_format, "");
+    EXPECT_EQ(parse_config("", "t").config.media.m2m, "auto");
+    const ConfigResult r = parse_config("[media]\ncamera_format = MJPG\nm2m = /dev/video12\n", "t");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config.media.camera_format, "MJPG");
+    EXPECT_EQ(r.config.media.m2m, "/dev/video12");
+    EXPECT_EQ(parse_config("[media]\nm2m = off\n", "t").config.media.m2m, "off");
+}
+
 TEST(Config, SecretsListIsEmptyWhenNoneSet) {
     EXPECT_TRUE(config_secrets(Config{}).empty());
     Config c;
@@ -448,6 +458,9 @@ TEST(Config, BadValuesAreErrorsWithFileLineAndExpectedForm) {
         {"misc", "api_server", "http://h:70000", "a host name or a URL"},
         {"misc", "app_server", "http://user@h", "a host name, a URL"},
         {"misc", "user_server", "h?x=1", "a host name, a URL"},
+        {"media", "camera_format", "YUYV2", "a V4L2 pixel format code of 4 characters"},
+        {"media", "camera_format", "YU V", "a V4L2 pixel format code of 4 characters"},
+        {"media", "m2m", "video1", "auto, off, or the path of a V4L2 memory-to-memory device"},
     };
     for (const BadValue& bad : cases) {
         const std::string text =

@@ -56,13 +56,17 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
     const done = exited(qemu);
     const t0 = performance.now();
     let shellSock;
+    const booted = new AbortController();  // ends the wait for an error line once up
     try {
         shellSock = await Promise.race([
             nextConnection(),
-            console_.wait(/BOARD_ERROR/, { timeoutMs: bootTimeoutMs }).then((l) => { throw new Error(l); }),
+            console_.wait(/BOARD_ERROR/, { timeoutMs: bootTimeoutMs, signal: booted.signal })
+                .then((l) => { throw new Error(l); }),
             done.then((r) => { throw new Error(`qemu exited (${JSON.stringify(r)}): ${stderr.text()}`); }),
         ]);
+        booted.abort();
     } catch (e) {
+        booted.abort();
         qemu.kill('SIGKILL');
         server.close();
         throw new Error(`the board did not boot: ${e.message}\n${console_.text()}`);
@@ -96,6 +100,7 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
     };
 
     let runs = 0;
+    const poweroff = new AbortController();
     return {
         bootMs, console: console_, sh, ok,
         writeFile: (path, text) => ok(`cat > ${shellQuote(path)} <<'__ROBOTD_EOF__'\n${text}\n__ROBOTD_EOF__`),
@@ -109,8 +114,10 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
             await ok(`(robotd ${argv} 2>&1; echo "ROBOTD_EXIT $?") | nc ${hostAddr} ${boardPort} >/dev/null 2>&1 &`);
             const sock = await conn;
             const log = new LineWatch(sock);
-            const exit = log.wait(/^ROBOTD_EXIT \d+$/, { timeoutMs: 24 * 3600 * 1000 })
+            // Waits as long as the board runs (shutdown() drops the wait).
+            const exit = log.wait(/^ROBOTD_EXIT \d+$/, { timeoutMs: 24 * 3600 * 1000, signal: poweroff.signal })
                 .then((l) => Number(l.split(' ')[1]));
+            exit.catch(() => {});
             return {
                 log, exit,
                 wait: (re, opts) => log.wait(re, opts),
@@ -130,6 +137,7 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
         },
         // Powers the board off, killing QEMU if it lingers.
         shutdown: async () => {
+            poweroff.abort();
             shellSock.end('poweroff -f\n');
             const killer = setTimeout(() => qemu.kill('SIGKILL'), 10000);
             await done;
@@ -141,7 +149,7 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
 }
 
 // A config in the reference layout for a robot on the board, every server at the peer.
-export function boardConfig(peer, { robot = {}, camera = {}, misc = {} } = {}) {
+export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null } = {}) {
     const p = peer.info.ports;
     const at = (port) => `http://${hostAddr}:${port}`;
     const sections = {
@@ -153,6 +161,7 @@ export function boardConfig(peer, { robot = {}, camera = {}, misc = {} } = {}) {
             app_server: at(p.app), user_server: `https://${hostAddr}:${p.user}`,
             ca_file: '/tmp/peer-ca.pem', lookup_timeout: 5, ...misc },
     };
+    if (media) sections.media = media;
     return Object.entries(sections).map(([name, keys]) =>
         `[${name}]\n` + Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n\n') + '\n';
 }

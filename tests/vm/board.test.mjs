@@ -156,4 +156,35 @@ describe('virtual board', { skip: missing || false }, () => {
         assert.ok(lumas.at(-1) - dark > 60, `the picture went from dark to bright: ${series}`);
         assert.ok(darkAt < lumas.length - 1 && lumas.slice(darkAt + 1).some((l) => l - dark > 60), series);
     });
+
+    test('an RGB camera is converted and scaled on the V4L2 M2M device (vim2m), as by swscale', async () => {
+        const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        const run = async (m2m) => {
+            const since = await peer.seq();
+            const r = await board.startRobotd(boardConfig(peer, {
+                camera: { no_mic: 'true' }, media: { camera_format: 'RGB3', m2m },
+            }));
+            let v, opened;
+            try {
+                opened = await r.wait(/ v4l2: opened /);
+                v = await upload('video', 'start', since);
+                await bytes('video', (await relayBytes('video')) + 30000);
+            } finally {
+                assert.equal(await r.stop(), 0);
+            }
+            const file = await recording(v.n, 'video');
+            const vp = probe(file);
+            assert.deepEqual(vp.streams.map((s) => [s.codec_name, s.width, s.height]), [['mpeg1video', 320, 240]]);
+            return { r, opened, luma: mean(frameLumas(file)) };
+        };
+        const hw = await run('auto');
+        assert.match(hw.r.log.text(), / I media: V4L2 M2M: \/dev\/video\d+ \(vim2m: vim2m\): roles convert\/scale; takes RGBP,RGBR,RGB3,BGR3 -> produces /);
+        assert.match(hw.r.log.text(), / I v4l2: \/dev\/video0: converting on \/dev\/video\d+ \(vim2m\): RGB3 640x480 -> YUYV 320x240/);
+        assert.match(hw.opened, /RGB3 640x480 -> M2M .* -> yuv420p 320x240/);
+        const sw = await run('off');
+        assert.doesNotMatch(sw.r.log.text(), /converting on/);
+        assert.match(sw.opened, /RGB3 640x480 -> yuv420p 320x240/);
+        // The same picture either way (vim2m's colour maths is not swscale's: close, not equal).
+        assert.ok(Math.abs(hw.luma - sw.luma) < 12, `mean luma ${hw.luma.toFixed(1)} (M2M) vs ${sw.luma.toFixed(1)} (swscale)`);
+    });
 });

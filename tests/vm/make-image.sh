@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the virtual board: Debian's arm64 kernel and an initramfs with busybox, the kernel
-# modules robotd's devices need (vivid, snd-aloop, virtio-net), the aarch64 robotd with its
-# shared libraries, and ALSA's speaker-test to play a tone into the loopback.
+# modules robotd's devices need (vivid, snd-aloop, virtio-net, and vim2m, which Debian does not
+# build: tests/vm/build-vim2m.sh builds it out of tree), the aarch64 robotd with its shared
+# libraries, and ALSA's speaker-test to play a tone into the loopback.
 #
 # usage: tests/vm/make-image.sh ROBOTD_AARCH64 OUTDIR
 # Writes OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz and OUTDIR/kernel-version; keeps the .debs
@@ -15,7 +16,8 @@ mkdir -p "$out/debs"
 # Up to date: nothing to do (the kernel is whatever was fetched last; rm -r OUTDIR for news).
 if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$robotd" ] && [ "$out/initramfs.cpio.gz" -nt "$here/init" ] &&
-    [ "$out/initramfs.cpio.gz" -nt "$0" ]; then
+    [ "$out/initramfs.cpio.gz" -nt "$0" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$here/build-vim2m.sh" ]; then
     exit 0
 fi
 
@@ -56,6 +58,12 @@ while IFS= read -r f; do
     n=$(basename "$f" .ko)
     modpath[${n//-/_}]=$f
 done < <(find "$moddir" -name '*.ko')
+# vim2m, built out of tree for this kernel (kept in $out/vim2m). Its vermagic must be the
+# kernel's, or insmod refuses it: compare with a module of the kernel package.
+modpath[vim2m]=$("$here/build-vim2m.sh" "$out" "$kdeb")
+vermagic() { strings -a "$1" | sed -n 's/^vermagic=//p' | head -1; }
+[ "$(vermagic "${modpath[vim2m]}")" = "$(vermagic "${modpath[v4l2_mem2mem]}")" ] || {
+    echo "make-image: vermagic of ${modpath[vim2m]} is not $kpkg's" >&2; exit 1; }
 mkdir -p "$root/lib/modules"
 add_module() {
     local key=${1//-/_} f deps d
@@ -68,7 +76,8 @@ add_module() {
     cp "$f" "$root/lib/modules/"
     echo "$(basename "$f")" >>"$root/etc/modules"
 }
-for m in virtio_mmio virtio_net vivid snd-aloop; do add_module "$m"; done
+# vivid before vim2m: it takes /dev/video0, vim2m the next node.
+for m in virtio_mmio virtio_net vivid snd-aloop vim2m; do add_module "$m"; done
 
 # busybox, and speaker-test from alsa-utils.
 bbdeb=$(fetch busybox-static:arm64)
