@@ -149,7 +149,7 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
 }
 
 // A config in the reference layout for a robot on the board, every server at the peer.
-export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null } = {}) {
+export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null } = {}) {
     const p = peer.info.ports;
     const at = (port) => `http://${hostAddr}:${port}`;
     const sections = {
@@ -162,6 +162,7 @@ export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = 
             ca_file: '/tmp/peer-ca.pem', lookup_timeout: 5, ...misc },
     };
     if (media) sections.media = media;
+    if (ffmpeg) sections.ffmpeg = ffmpeg;
     return Object.entries(sections).map(([name, keys]) =>
         `[${name}]\n` + Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n\n') + '\n';
 }

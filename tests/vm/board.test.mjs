@@ -114,10 +114,16 @@ describe('virtual board', { skip: missing || false }, () => {
         assert.doesNotMatch(r.log.text(), / E /);
     });
 
-    test('an ALSA overrun is recovered and counted (hw:N,M names the card)', async () => {
-        await board.ok('speaker-test -D hw:0,0 -t sine -f 440 -c 1 -r 44100 >/dev/null 2>&1 &');
-        const r = await board.startRobotd(boardConfig(peer, { camera: { no_camera: 'true', mic_device: 'hw:0,1' } }));
+    test('an ALSA overrun is recovered and counted (hw:N,M names the card; stereo at 48 kHz)', async () => {
+        await board.ok('speaker-test -D hw:0,0 -t sine -f 440 -c 2 -r 48000 >/dev/null 2>&1 &');
+        const since = await peer.seq();
+        const r = await board.startRobotd(boardConfig(peer, {
+            camera: { no_camera: 'true', mic_device: 'hw:0,1' },
+            ffmpeg: { audio_channels: 2, audio_sample_rate: 48000 },
+        }));
+        let a;
         try {
+            a = await upload('audio', 'start', since);
             await r.wait(/ audio: streaming ALSA hw:0,1/);
             const from = r.log.lines.length;
             // robotd stopped for a second: the card's 80 ms buffer overflows meanwhile.
@@ -129,6 +135,8 @@ describe('virtual board', { skip: missing || false }, () => {
             assert.equal(await r.stop(), 0);
             await board.sh('killall speaker-test');
         }
+        const ap = probe(await recording(a.n, 'audio'));
+        assert.deepEqual(ap.streams.map((s) => [s.codec_name, s.sample_rate, s.channels]), [['mp2', '48000', 2]]);
     });
 
     test("the owner's .brightness from chat changes the camera's picture", async () => {
@@ -186,5 +194,35 @@ describe('virtual board', { skip: missing || false }, () => {
         assert.match(sw.opened, /RGB3 640x480 -> yuv420p 320x240/);
         // The same picture either way (vim2m's colour maths is not swscale's: close, not equal).
         assert.ok(Math.abs(hw.luma - sw.luma) < 12, `mean luma ${hw.luma.toFixed(1)} (M2M) vs ${sw.luma.toFixed(1)} (swscale)`);
+    });
+
+    test('a YUYV camera (camera_format) streams through swscale; an M2M device that cannot take it is passed over', async () => {
+        const since = await peer.seq();
+        const r = await board.startRobotd(boardConfig(peer, {
+            camera: { no_mic: 'true' }, media: { camera_format: 'YUYV' },
+        }));
+        let v;
+        try {
+            assert.match(await r.wait(/ v4l2: opened /), /YUYV 640x480 -> yuv420p 320x240/);
+            assert.match(r.log.text(), / I v4l2: \/dev\/video0: no V4L2 M2M converter for YUYV \(\/dev\/video\d+ does not take YUYV\); using swscale/);
+            v = await upload('video', 'start', since);
+            await bytes('video', (await relayBytes('video')) + 20000);
+        } finally {
+            assert.equal(await r.stop(), 0);
+        }
+        const vp = probe(await recording(v.n, 'video'));
+        assert.deepEqual(vp.streams.map((s) => [s.codec_name, s.width, s.height]), [['mpeg1video', 320, 240]]);
+    });
+
+    test('a camera_format the camera lacks is a clear error, retried, never a crash', async () => {
+        const r = await board.startRobotd(boardConfig(peer, {
+            camera: { no_mic: 'true' }, media: { camera_format: 'MJPG' },
+        }));
+        try {
+            const line = await r.wait(/ W video: .*\(retrying with backoff\)/);
+            assert.match(line, /\/dev\/video0 does not give \[media\] camera_format MJPG \(it has .*YU12.*\)/);
+        } finally {
+            assert.equal(await r.stop(), 0);
+        }
     });
 });
