@@ -37,8 +37,9 @@ CROSS_TOOLCHAIN_armhf="crossbuild-essential-armhf"
 CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev"
 # The virtual board (tests/vm): QEMU's aarch64 'virt' machine, cpio for its initramfs, socat
 # behind each guestfwd rule. Its arm64 kernel and busybox come as .debs (tests/vm/make-image.sh);
-# so do the headers, prebuilt kbuild tools and source that tests/vm/build-vim2m.sh builds vim2m.ko
-# from, with crossbuild-essential-arm64's gcc-12 (nothing more to install for it).
+# so do the headers, prebuilt kbuild tools and sources that tests/vm/build-modules.sh builds
+# vim2m.ko and v4l2loopback.ko from, with crossbuild-essential-arm64's gcc-12, which also
+# builds tests/vm/mjpeg_feeder.c; its JPEG pictures come from ffmpeg (HOST_PACKAGES).
 VM_HOST_PACKAGES="qemu-system-arm cpio socat"
 # Node.js >= 20 is needed by tests/peer; an existing node >= 20 is left alone.
 NODE_MIN_MAJOR=20

@@ -4,9 +4,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { startPeer, probe, pictureTypes } from '../integration/lib.mjs';
-import { bootBoard, boardConfig, imageMissing } from './board.mjs';
+import { join } from 'node:path';
+import { bootBoard, boardConfig, imageDir, imageMissing } from './board.mjs';
 
 const missing = imageMissing();
 
@@ -21,6 +22,14 @@ function frameLumas(file) {
         means.push(sum / 768);
     }
     return means;
+}
+
+// The last decoded frame of a picture or video file as 32x24 grey pixels (scaled down: the
+// layout of the picture is what is compared).
+function lastFrameGrey(file) {
+    const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'scale=32:24', '-pix_fmt', 'gray',
+        '-f', 'rawvideo', '-'], { maxBuffer: 64 << 20 });
+    return raw.subarray(raw.length - 768);
 }
 
 // Peak absolute sample of an audio file, decoded by ffmpeg to 16-bit mono.
@@ -53,6 +62,7 @@ describe('virtual board', { skip: missing || false }, () => {
 
     test('the board has the devices robotd drives', async () => {
         assert.match(await board.ok('cat /sys/class/video4linux/video0/name'), /vivid/);
+        assert.match(await board.ok('cat /sys/class/video4linux/video9/name'), /loopcam/);
         assert.match(await board.ok('cat /proc/asound/cards'), /\[Loopback\s*\]/);
         // PL061: 8 lines, for the GPIO drivers.
         assert.match(await board.ok('cat /sys/kernel/debug/gpio'), /gpiochip0: GPIOs \d+-\d+, parent: amba\/\w+\.pl061/);
@@ -224,5 +234,45 @@ describe('virtual board', { skip: missing || false }, () => {
         } finally {
             assert.equal(await r.stop(), 0);
         }
+    });
+
+    test('an MJPEG camera (v4l2loopback fed JPEG files) is decoded and streamed', async () => {
+        // The feeder returns once its first frame is in: from then on /dev/video9 is a camera
+        // that gives MJPG 640x480 and nothing else (the JPEGs are FFmpeg's testsrc pattern).
+        assert.match(await board.ok('mjpeg_feeder -b /dev/video9 640 480 25 /usr/share/robotd-test/*.jpg'),
+            /: \/dev\/video9: MJPG 640x480 at 25 fps, 10 file/);
+        const since = await peer.seq();
+        const r = await board.startRobotd(boardConfig(peer, {
+            camera: { no_mic: 'true', camera_device: '/dev/video9' },
+        }));
+        let v;
+        try {
+            // Decoded by libavcodec's mjpeg, then scaled by swscale (no M2M device takes JPEG).
+            const opened = await r.wait(/ v4l2: opened /);
+            assert.match(opened, /\/dev\/video9 \(v4l2 loopback: loopcam, MJPG 640x480 -> yuv420p 320x240/);
+            v = await upload('video', 'start', since);
+            await bytes('video', (await relayBytes('video')) + 30000);
+        } finally {
+            assert.equal(await r.stop(), 0);
+            await board.sh('killall mjpeg_feeder');
+        }
+        assert.doesNotMatch(r.log.text(), / E |undecodable MJPEG/);
+        const file = await recording(v.n, 'video');
+        const vp = probe(file);
+        assert.deepEqual(vp.streams.map((s) => [s.codec_name, s.width, s.height, s.r_frame_rate]),
+            [['mpeg1video', 320, 240, '25/1']]);
+        // The test pattern, not a flat or garbled picture: its colour bars span dark to bright,
+        // and the picture is close to the JPEG files' own (the nearest of them: the pattern's
+        // gradient moves from frame to frame). The JPEGs' full-range luma taken as limited
+        // range would be 14 off; a right picture is within 1 to 4.
+        const got = lastFrameGrey(file);
+        const spread = Math.max(...got) - Math.min(...got);
+        assert.ok(spread > 100, `luma spread ${spread} in the last frame`);
+        const jpegs = readdirSync(join(imageDir, 'jpeg')).filter((f) => f.endsWith('.jpg'));
+        const diffs = jpegs.map((f) => {
+            const want = lastFrameGrey(join(imageDir, 'jpeg', f));
+            return got.reduce((sum, g, i) => sum + Math.abs(g - want[i]), 0) / got.length;
+        });
+        assert.ok(Math.min(...diffs) < 8, `mean luma difference to the nearest JPEG: ${diffs.map((d) => d.toFixed(1)).join(' ')}`);
     });
 });

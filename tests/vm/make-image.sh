@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the virtual board: Debian's arm64 kernel and an initramfs with busybox, the kernel
-# modules robotd's devices need (vivid, snd-aloop, virtio-net, and vim2m, which Debian does not
-# build: tests/vm/build-vim2m.sh builds it out of tree), the aarch64 robotd with its shared
-# libraries, and ALSA's speaker-test to play a tone into the loopback.
+# modules robotd's devices need (vivid, snd-aloop, virtio-net, and vim2m and v4l2loopback, which
+# Debian does not build: tests/vm/build-modules.sh builds them out of tree), the aarch64 robotd
+# with its shared libraries, ALSA's speaker-test to play a tone into the loopback, and
+# mjpeg_feeder (tests/vm/mjpeg_feeder.c) with JPEG test pictures, the MJPEG camera's frames.
 #
 # usage: tests/vm/make-image.sh ROBOTD_AARCH64 OUTDIR
 # Writes OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz and OUTDIR/kernel-version; keeps the .debs
@@ -17,7 +18,8 @@ mkdir -p "$out/debs"
 if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$robotd" ] && [ "$out/initramfs.cpio.gz" -nt "$here/init" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$0" ] &&
-    [ "$out/initramfs.cpio.gz" -nt "$here/build-vim2m.sh" ]; then
+    [ "$out/initramfs.cpio.gz" -nt "$here/build-modules.sh" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$here/mjpeg_feeder.c" ]; then
     exit 0
 fi
 
@@ -58,12 +60,18 @@ while IFS= read -r f; do
     n=$(basename "$f" .ko)
     modpath[${n//-/_}]=$f
 done < <(find "$moddir" -name '*.ko')
-# vim2m, built out of tree for this kernel (kept in $out/vim2m). Its vermagic must be the
-# kernel's, or insmod refuses it: compare with a module of the kernel package.
-modpath[vim2m]=$("$here/build-vim2m.sh" "$out" "$kdeb")
+# vim2m and v4l2loopback, built out of tree for this kernel (kept in $out/vim2m and
+# $out/v4l2loopback). Their vermagic must be the kernel's, or insmod refuses them: compare
+# with a module of the kernel package.
+oot=(vim2m v4l2loopback)
+mapfile -t built < <("$here/build-modules.sh" "$out" "$kdeb" "${oot[@]}")
+[ ${#built[@]} -eq ${#oot[@]} ] || { echo "make-image: build-modules.sh failed" >&2; exit 1; }
 vermagic() { strings -a "$1" | sed -n 's/^vermagic=//p' | head -1; }
-[ "$(vermagic "${modpath[vim2m]}")" = "$(vermagic "${modpath[v4l2_mem2mem]}")" ] || {
-    echo "make-image: vermagic of ${modpath[vim2m]} is not $kpkg's" >&2; exit 1; }
+for i in "${!oot[@]}"; do
+    modpath[${oot[$i]}]=${built[$i]}
+    [ "$(vermagic "${built[$i]}")" = "$(vermagic "${modpath[v4l2_mem2mem]}")" ] || {
+        echo "make-image: vermagic of ${built[$i]} is not $kpkg's" >&2; exit 1; }
+done
 mkdir -p "$root/lib/modules"
 add_module() {
     local key=${1//-/_} f deps d
@@ -76,8 +84,9 @@ add_module() {
     cp "$f" "$root/lib/modules/"
     echo "$(basename "$f")" >>"$root/etc/modules"
 }
-# vivid before vim2m: it takes /dev/video0, vim2m the next node.
-for m in virtio_mmio virtio_net vivid snd-aloop vim2m; do add_module "$m"; done
+# vivid before vim2m: it takes /dev/video0, vim2m the next node; v4l2loopback asks for
+# /dev/video9 (tests/vm/init), last so that it cannot take either.
+for m in virtio_mmio virtio_net vivid snd-aloop vim2m v4l2loopback; do add_module "$m"; done
 
 # busybox, and speaker-test from alsa-utils.
 bbdeb=$(fetch busybox-static:arm64)
@@ -93,6 +102,22 @@ cp "$work/alsa-utils/usr/bin/speaker-test" "$root/usr/bin/"
 cp -r /usr/share/alsa "$root/usr/share/"
 
 cp "$robotd" "$root/usr/bin/robotd"
+
+# The MJPEG camera: mjpeg_feeder writes JPEG files into v4l2loopback's /dev/video9. The
+# pictures are FFmpeg's test pattern (colour bars, a moving gradient and a frame counter),
+# 4:2:2 as a USB webcam's MJPEG mostly is; made once and kept in $out/jpeg.
+if [ ! -e "$out/jpeg/10.jpg" ]; then
+    rm -rf "$out/jpeg.tmp"
+    mkdir -p "$out/jpeg.tmp"
+    ffmpeg -nostdin -v error -f lavfi -i testsrc=size=640x480:rate=25 -frames:v 10 \
+        -pix_fmt yuvj422p -q:v 5 "$out/jpeg.tmp/%02d.jpg"
+    rm -rf "$out/jpeg"
+    mv "$out/jpeg.tmp" "$out/jpeg"
+fi
+mkdir -p "$root/usr/share/robotd-test"
+cp "$out"/jpeg/*.jpg "$root/usr/share/robotd-test/"
+aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$root/usr/bin/mjpeg_feeder" \
+    "$here/mjpeg_feeder.c"
 
 # Shared libraries, NEEDED by NEEDED: the cross toolchain's C and C++ runtime first (what
 # the binary was linked against), then the :arm64 -dev packages' libraries.
@@ -114,6 +139,7 @@ copy_needed() {
 }
 copy_needed "$root/usr/bin/robotd"
 copy_needed "$root/usr/bin/speaker-test"
+copy_needed "$root/usr/bin/mjpeg_feeder"
 
 install -m 755 "$here/init" "$root/init"
 echo "$kver" >"$out/kernel-version"
