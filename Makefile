@@ -46,7 +46,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-peer test run bench clean format qemu-smoke vm-image
+.PHONY: all deps deps-peer test run bench bench-board clean format qemu-smoke vm-image
 all: $(BUILD)/robotd
 
 deps:
@@ -100,6 +100,10 @@ vm-image:
 bench: deps-peer $(BUILD)/robotd
 	node tests/bench/command_latency.mjs
 	node tests/bench/media_bench.mjs
+
+# robotd on the virtual board, native V4L2 and ALSA capture: CPU, peak RSS, latency.
+bench-board: deps-peer vm-image
+	node tests/bench/board_bench.mjs
 
 format:
 	clang-format -i $(SRCS) src/main.cpp $(wildcard src/*/*.h) $(UNIT_SRCS)
