@@ -275,4 +275,24 @@ describe('virtual board', { skip: missing || false }, () => {
         });
         assert.ok(Math.min(...diffs) < 8, `mean luma difference to the nearest JPEG: ${diffs.map((d) => d.toFixed(1)).join(' ')}`);
     });
+
+    test('a sound card that vanishes is retried with backoff and records again when it is back', async () => {
+        const r = await board.startRobotd(boardConfig(peer, { camera: { no_camera: 'true', mic_device: 'Loopback,1' } }));
+        try {
+            await r.wait(/ audio: streaming ALSA hw:CARD=Loopback,DEV=1/);
+            const from = r.log.lines.length;
+            // The card's driver lets go of it, as a USB microphone pulled out does.
+            await board.ok('echo snd_aloop.0 > /sys/bus/platform/drivers/snd_aloop/unbind');
+            await r.wait(/ W audio: .*\(retrying with backoff\)/, { from });
+            assert.equal((await board.sh('pidof robotd')).rc, 0, 'robotd runs on without its microphone');
+            const gone = r.log.lines.length;
+            await board.ok('echo snd_aloop.0 > /sys/bus/platform/drivers/snd_aloop/bind');
+            // By its name, whatever number the card gets this time.
+            await r.wait(/ audio: streaming ALSA hw:CARD=Loopback,DEV=1/, { from: gone, timeoutMs: 60000 });
+            await bytes('audio', (await relayBytes('audio')) + 8000);
+        } finally {
+            assert.equal(await r.stop(), 0);
+        }
+        assert.doesNotMatch(r.log.text(), / E /);
+    });
 });
