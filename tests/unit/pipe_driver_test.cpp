@@ -151,6 +151,14 @@ class PipeTest : public LoopTest {
         return open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     }
 
+    // A FIFO in the test's directory, and a pipe driver config that writes to it.
+    Config::Pipe fifo_config() {
+        Config::Pipe config;
+        config.path = dir_.file("fifo");
+        EXPECT_EQ(mkfifo(config.path.c_str(), 0600), 0) << strerror(errno);
+        return config;
+    }
+
     static PipeTimings fast() {
         PipeTimings t;
         t.reopen_ms = 20;
@@ -240,11 +248,8 @@ TEST(PipeLine, TruncationKeepsUtf8Whole) {
 }
 
 TEST_F(PipeTest, FifoWithAReaderGetsEveryLine) {
-    const std::string fifo = dir_.file("fifo");
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-    LineReader reader(open_reader(fifo));
-    Config::Pipe config;
-    config.path = fifo;
+    const Config::Pipe config = fifo_config();
+    LineReader reader(open_reader(config.path));
     PipeDriver driver(config, loop_, log_, fast());
     std::string error;
     ASSERT_TRUE(driver.start(&error)) << error;
@@ -264,10 +269,7 @@ TEST_F(PipeTest, FifoWithAReaderGetsEveryLine) {
 
 TEST_F(PipeTest, FifoWithoutAReaderDropsThenFlowsOnceOneOpens) {
     StderrCapture log;
-    const std::string fifo = dir_.file("fifo");
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-    Config::Pipe config;
-    config.path = fifo;
+    const Config::Pipe config = fifo_config();
     PipeDriver driver(config, loop_, log_, fast());
     std::string error;
     ASSERT_TRUE(driver.start(&error)) << error;
@@ -276,7 +278,7 @@ TEST_F(PipeTest, FifoWithoutAReaderDropsThenFlowsOnceOneOpens) {
     EXPECT_EQ(driver.stats().written, 0u);
 
     // A reader appears; the driver's retry timer finds it while we keep sending.
-    LineReader reader(open_reader(fifo));
+    LineReader reader(open_reader(config.path));
     Timer sender(loop_, [&] {
         driver.command(drive("L"));
         sender.start_ms(5);
@@ -293,11 +295,8 @@ TEST_F(PipeTest, FifoWithoutAReaderDropsThenFlowsOnceOneOpens) {
 }
 
 TEST_F(PipeTest, FifoReaderThatLeavesIsWaitedForAgain) {
-    const std::string fifo = dir_.file("fifo");
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-    LineReader reader(open_reader(fifo));
-    Config::Pipe config;
-    config.path = fifo;
+    const Config::Pipe config = fifo_config();
+    LineReader reader(open_reader(config.path));
     PipeDriver driver(config, loop_, log_, fast());
     std::string error;
     ASSERT_TRUE(driver.start(&error)) << error;
@@ -307,7 +306,7 @@ TEST_F(PipeTest, FifoReaderThatLeavesIsWaitedForAgain) {
     driver.command(drive("B"));  // EPIPE: dropped, and the driver waits for a reader again
     driver.command(drive("B"));
     EXPECT_EQ(driver.stats().dropped, 2u);
-    reader.reset(open_reader(fifo));
+    reader.reset(open_reader(config.path));
     Timer sender(loop_, [&] {
         driver.command(drive("R"));
         sender.start_ms(5);
@@ -475,10 +474,7 @@ TEST_F(PipeTest, ConsumerThatNeverReadsCostsNoTimeAndNoMemory) {
 
 TEST_F(PipeTest, DropSummaryNamesTheCount) {
     StderrCapture log;
-    const std::string fifo = dir_.file("fifo");
-    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-    Config::Pipe config;
-    config.path = fifo;
+    const Config::Pipe config = fifo_config();
     PipeDriver driver(config, loop_, log_, fast());
     std::string error;
     ASSERT_TRUE(driver.start(&error)) << error;
