@@ -37,10 +37,4 @@ void CameraControls::set(const std::string& name, int percent) {
     values_.emplace_back(name, percent);
 }
 
-std::optional<int> CameraControls::get(std::string_view name) const {
-    for (const auto& [n, p] : values_)
-        if (n == name) return p;
-    return std::nullopt;
-}
-
 }  // namespace robotd::media

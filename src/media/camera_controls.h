@@ -3,7 +3,6 @@
 // replugged one, video turned on again) gets them too. Pure; callers guard concurrent use.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,9 +23,7 @@ class CameraControls {
     // the order they were first set in, so they are re-applied as the owner gave them.
     // Does not check: callers check_camera_control() first.
     void set(const std::string& name, int percent);
-    std::optional<int> get(std::string_view name) const;
     const std::vector<std::pair<std::string, int>>& values() const { return values_; }
-    bool empty() const { return values_.empty(); }
 
   private:
     std::vector<std::pair<std::string, int>> values_;  // three at most
