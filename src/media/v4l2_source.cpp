@@ -274,15 +274,17 @@ bool V4l2Source::negotiate_format(std::string* error) {
         offers.push_back({fourcc, int(fmt.fmt.pix.width), int(fmt.fmt.pix.height)});
     }
     const int pick = pick_v4l2_offer(offers, want_w, want_h);
-    if (pick < 0 && !options_.camera_format.empty())
-        return fail(error, path_ + " does not give [media] camera_format " +
-                               options_.camera_format + " (it has " +
-                               (offered_text.empty() ? std::string("none") : offered_text) +
-                               "; we take YU12, YUYV, NV12, UYVY, RGB3, BGR3, RGBP, MJPG, JPEG)");
-    if (pick < 0)
-        return fail(error, path_ + " offers no format we can convert (it has " +
-                               (offered_text.empty() ? std::string("none") : offered_text) +
-                               "; we take YU12, YUYV, NV12, UYVY, RGB3, BGR3, RGBP, MJPG, JPEG)");
+    if (pick < 0) {
+        std::string taken;
+        for (uint32_t f : v4l2_format_preference())
+            taken += (taken.empty() ? "" : ", ") + fourcc_string(f);
+        const std::string formats = " (it has " + (offered_text.empty() ? "none" : offered_text) +
+                                    "; we take " + taken + ")";
+        if (!options_.camera_format.empty())
+            return fail(error, path_ + " does not give [media] camera_format " +
+                                   options_.camera_format + formats);
+        return fail(error, path_ + " offers no format we can convert" + formats);
+    }
 
     v4l2_format fmt = request(offers[size_t(pick)].fourcc);
     // A camera with fixed sizes (most webcams) answers a size it lacks with its nearest one,
@@ -525,12 +527,12 @@ bool V4l2Source::convert(const v4l2_buffer& buf, AVFrame* out, bool* skip, std::
 bool V4l2Source::convert_raw(const uint8_t* data, size_t used, AVPixelFormat format, int width,
                              int height, uint32_t bytesperline, AVFrame* out, bool* skip,
                              std::string* error) {
-    // Plane strides follow the first plane's bytesperline in the V4L2 single-planar layouts
-    // (YU12's chroma planes: half of it; NV12's chroma plane: all of it).
     if (format == AV_PIX_FMT_NONE) {
         *error = "a picture in a format we do not convert";
         return false;
     }
+    // Plane strides follow the first plane's bytesperline in the V4L2 single-planar layouts
+    // (YU12's chroma planes: half of it; NV12's chroma plane: all of it).
     int lines[4] = {};
     av_image_fill_linesizes(lines, format, width);
     const int base = lines[0];
