@@ -5,9 +5,7 @@
 // The board is an emulated Cortex-A57 (QEMU TCG): the figures compare runs of this bench,
 // not a real board. Printed, not asserted.
 //   node tests/bench/board_bench.mjs [SECONDS] [WIDTHxHEIGHT]   (defaults 30, 640x480)
-import { readFileSync } from 'node:fs';
-import { startPeer } from '../integration/lib.mjs';
-import { bootBoard, boardConfig, imageMissing } from '../vm/board.mjs';
+import { boardConfig, imageMissing, startPeerAndBoard } from '../vm/board.mjs';
 
 const seconds = Number(process.argv[2] || 30);
 const [width, height] = (process.argv[3] || '640x480').split('x').map(Number);
@@ -17,12 +15,8 @@ if (missing) {
     process.exit(2);
 }
 
-const peer = await startPeer({ eio: 4, args: ['--stream-key', 'sk-vm', '--advertise-host', '10.0.2.100'] });
-let board;
+const { peer, board } = await startPeerAndBoard({ width, height });
 try {
-    await peer.api('POST', '/_peer/settings', { xres: width, yres: height });
-    board = await bootBoard({ ports: Object.values(peer.info.ports) });
-    await board.writeFile('/tmp/peer-ca.pem', readFileSync(peer.info.ca_file, 'utf8').trim());
     await board.ok('speaker-test -D hw:Loopback,0,0 -t sine -f 440 -c 1 -r 44100 >/dev/null 2>&1 &');
     const r = await board.startRobotd(boardConfig(peer, {
         camera: { mic_device: 'Loopback,1', x_res: width, y_res: height },
@@ -49,7 +43,7 @@ try {
     console.log(`  video: ${closed('video').replace(/.*upload closed /, '')}`);
     console.log(`  audio: ${closed('audio').replace(/.*upload closed /, '')}`);
 } finally {
-    await board?.shutdown();
+    await board.shutdown();
     await peer.stop();
 }
 

@@ -153,6 +153,11 @@ export function peerConfig(peer, { https = false, misc = {}, robot = {}, camera 
         },
     };
     if (pipe) sections.pipe = pipe;
+    return iniText(sections);
+}
+
+// { section: { key: value } } as the text of an INI file.
+export function iniText(sections) {
     return Object.entries(sections).map(([name, keys]) =>
         `[${name}]\n` + Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n\n') + '\n';
 }

@@ -5,9 +5,9 @@
 // serial console is a shell the test drives; each robotd in it sends its log to a host port.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineWatch, exited, top } from '../integration/lib.mjs';
+import { LineWatch, exited, iniText, startPeer, top } from '../integration/lib.mjs';
 
 export const imageDir = process.env.ROBOTD_VM_DIR || join(top, 'build', 'vm');
 // Where the guest sees the host: QEMU's user network forwards this address's ports.
@@ -148,13 +148,32 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
     };
 }
 
+// The stream key the peer's relays take; boardConfig() gives it to robotd.
+const STREAM_KEY = 'sk-vm';
+
+// The peer on the host, set up for a robot on the board (discovery answers hostAddr, the
+// site's size is width x height), and the board booted with a way to every peer port and
+// the peer's CA in /tmp/peer-ca.pem. Resolves with { peer, board }; the caller stops both.
+export async function startPeerAndBoard({ width = 320, height = 240 } = {}) {
+    const peer = await startPeer({ eio: 4, args: ['--stream-key', STREAM_KEY, '--advertise-host', hostAddr] });
+    try {
+        await peer.api('POST', '/_peer/settings', { xres: width, yres: height });
+        const board = await bootBoard({ ports: Object.values(peer.info.ports) });
+        await board.writeFile('/tmp/peer-ca.pem', readFileSync(peer.info.ca_file, 'utf8').trim());
+        return { peer, board };
+    } catch (e) {
+        await peer.stop();
+        throw e;
+    }
+}
+
 // A config in the reference layout for a robot on the board, every server at the peer.
 export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null } = {}) {
     const p = peer.info.ports;
     const at = (port) => `http://${hostAddr}:${port}`;
     const sections = {
         robot: { owner: 'owner1', robot_id: 'robot1', camera_id: 'camera1', type: 'none',
-            stream_key: 'sk-vm', ...robot },
+            stream_key: STREAM_KEY, ...robot },
         camera: { no_camera: 'false', no_mic: 'false', x_res: 320, y_res: 240,
             camera_device: '/dev/video0', mic_device: 'Loopback', ...camera },
         misc: { info_server: at(p.discovery_http), api_server: at(p.discovery_http),
@@ -163,6 +182,5 @@ export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = 
     };
     if (media) sections.media = media;
     if (ffmpeg) sections.ffmpeg = ffmpeg;
-    return Object.entries(sections).map(([name, keys]) =>
-        `[${name}]\n` + Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')).join('\n\n') + '\n';
+    return iniText(sections);
 }

@@ -4,32 +4,32 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { startPeer, probe, pictureTypes } from '../integration/lib.mjs';
+import { readdirSync } from 'node:fs';
+import { probe, pictureTypes } from '../integration/lib.mjs';
 import { join } from 'node:path';
-import { bootBoard, boardConfig, imageDir, imageMissing } from './board.mjs';
+import { boardConfig, imageDir, imageMissing, startPeerAndBoard } from './board.mjs';
 
 const missing = imageMissing();
 
-// Mean luma of each decoded frame of a video file (scaled down: only the means matter).
-function frameLumas(file) {
+// Every decoded frame of a picture or video file as 32x24 grey pixels (scaled down: the
+// brightness and the layout of the picture are what the tests compare).
+const GREY_FRAME = 32 * 24;
+function greyFrames(file) {
     const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'scale=32:24', '-pix_fmt', 'gray',
         '-f', 'rawvideo', '-'], { maxBuffer: 64 << 20 });
-    const means = [];
-    for (let off = 0; off + 768 <= raw.length; off += 768) {
-        let sum = 0;
-        for (let i = off; i < off + 768; i++) sum += raw[i];
-        means.push(sum / 768);
-    }
-    return means;
+    const frames = [];
+    for (let off = 0; off + GREY_FRAME <= raw.length; off += GREY_FRAME) frames.push(raw.subarray(off, off + GREY_FRAME));
+    return frames;
 }
 
-// The last decoded frame of a picture or video file as 32x24 grey pixels (scaled down: the
-// layout of the picture is what is compared).
+// Mean luma of each decoded frame.
+function frameLumas(file) {
+    return greyFrames(file).map((f) => f.reduce((sum, v) => sum + v, 0) / f.length);
+}
+
+// The last decoded frame.
 function lastFrameGrey(file) {
-    const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'scale=32:24', '-pix_fmt', 'gray',
-        '-f', 'rawvideo', '-'], { maxBuffer: 64 << 20 });
-    return raw.subarray(raw.length - 768);
+    return greyFrames(file).at(-1);
 }
 
 // Peak absolute sample of an audio file, decoded by ffmpeg to 16-bit mono.
@@ -44,10 +44,7 @@ function peakSample(file) {
 describe('virtual board', { skip: missing || false }, () => {
     let peer, board;
     before(async () => {
-        peer = await startPeer({ eio: 4, args: ['--stream-key', 'sk-vm', '--advertise-host', '10.0.2.100'] });
-        await peer.api('POST', '/_peer/settings', { xres: 320, yres: 240 });
-        board = await bootBoard({ ports: Object.values(peer.info.ports) });
-        await board.writeFile('/tmp/peer-ca.pem', readFileSync(peer.info.ca_file, 'utf8').trim());
+        ({ peer, board } = await startPeerAndBoard({ width: 320, height: 240 }));
     });
     after(async () => {
         await board?.shutdown();
