@@ -37,25 +37,11 @@ if [ ${#stale[@]} -eq 0 ]; then
     exit 0
 fi
 
-mkdir -p "$out/debs"
-fetch() {  # name arch [version] -> path of its .deb in $out/debs
-    local name=$1 arch=$2 ver=${3:-} spec=$1 deb
-    [ "$arch" = all ] || spec=$name:$arch
-    if [ -n "$ver" ]; then
-        # Pinned to the kernel's version: headers, kbuild and source come from the same upload.
-        deb=$out/debs/${name}_${ver//:/%3a}_$arch.deb
-        spec=$spec=$ver
-    else
-        deb=$(ls "$out/debs/${name}_"*"_$arch.deb" 2>/dev/null | head -1 || true)
-    fi
-    if [ -z "$deb" ] || [ ! -e "$deb" ]; then
-        # apt-get download writes to the working directory; as root it warns about _apt.
-        (cd "$out/debs" && apt-get download -q "$spec" >/dev/null 2>&1) ||
-            { echo "build-modules: apt-get download $spec failed" >&2; exit 1; }
-        [ -n "$ver" ] || deb=$(ls "$out/debs/${name}_"*"_$arch.deb" | head -1)
-    fi
-    echo "$deb"
-}
+# shellcheck source=tests/vm/debs.sh
+. "$(dirname "$0")/debs.sh"
+# Pinned to the kernel's version (headers, kbuild and source come from the same upload)
+# when a version is given.
+fetch() { fetch_deb "$out/debs" "$@"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

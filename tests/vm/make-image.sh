@@ -19,6 +19,7 @@ if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$robotd" ] && [ "$out/initramfs.cpio.gz" -nt "$here/init" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$0" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/build-modules.sh" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$here/debs.sh" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/mjpeg_feeder.c" ]; then
     exit 0
 fi
@@ -30,17 +31,8 @@ kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
 [ -n "$kpkg" ] || { echo "make-image: no linux-image-arm64 in apt's lists (apt-get update?)" >&2; exit 1; }
 kver=${kpkg#linux-image-}
 
-fetch() {  # package:arch -> path of its .deb in $out/debs
-    local name=${1%%:*} deb
-    deb=$(ls "$out/debs/${name}_"*_arm64.deb 2>/dev/null | head -1 || true)
-    if [ -z "$deb" ]; then
-        # apt-get download writes to the working directory; as root it warns about _apt.
-        (cd "$out/debs" && apt-get download -q "$1" >/dev/null 2>&1) ||
-            { echo "make-image: apt-get download $1 failed" >&2; exit 1; }
-        deb=$(ls "$out/debs/${name}_"*_arm64.deb | head -1)
-    fi
-    echo "$deb"
-}
+# shellcheck source=tests/vm/debs.sh
+. "$here/debs.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -48,7 +40,7 @@ root=$work/root
 mkdir -p "$root"/{bin,sbin,lib,usr/bin,usr/share,etc,proc,sys,dev,tmp,root}
 
 # Kernel and modules.
-kdeb=$(fetch "$kpkg:arm64")
+kdeb=$(fetch_deb "$out/debs" "$kpkg" arm64)
 dpkg-deb -x "$kdeb" "$work/kernel"
 moddir=$work/kernel/lib/modules/$kver
 cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz"
@@ -89,13 +81,13 @@ add_module() {
 for m in virtio_mmio virtio_net vivid snd-aloop vim2m v4l2loopback; do add_module "$m"; done
 
 # busybox, and speaker-test from alsa-utils.
-bbdeb=$(fetch busybox-static:arm64)
+bbdeb=$(fetch_deb "$out/debs" busybox-static arm64)
 dpkg-deb -x "$bbdeb" "$work/busybox"
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 for applet in $(qemu-aarch64-static "$root/bin/busybox" --list); do
     [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
-audeb=$(fetch alsa-utils:arm64)
+audeb=$(fetch_deb "$out/debs" alsa-utils arm64)
 dpkg-deb -x "$audeb" "$work/alsa-utils"
 cp "$work/alsa-utils/usr/bin/speaker-test" "$root/usr/bin/"
 # alsa-lib reads its configuration (where "hw:..." is defined) from /usr/share/alsa.
