@@ -21,6 +21,7 @@
 
 #include "core/argv.h"
 #include "core/config_keys.h"
+#include "core/text.h"
 
 namespace robotd {
 
@@ -34,22 +35,6 @@ constexpr size_t kMaxFileSize = 1 << 20;
 
 bool is_space(char c) {
     return std::isspace(static_cast<unsigned char>(c)) != 0;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && lower(a) == lower(b);
 }
 
 // ---- Values: the whole (trimmed) text must parse, or it is an error. ----

@@ -5,15 +5,11 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/text.h"
+
 namespace robotd {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // The config and discovery know only two transports; ws/wss are the same sockets by
 // another name, so they collapse onto http/https.

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/clock.h"
-#include "hw/command_match.h"
+#include "core/text.h"
 
 namespace robotd {
 

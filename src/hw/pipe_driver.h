@@ -9,7 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "hw/driver.h"
-#include "hw/unique_fd.h"
+#include "core/unique_fd.h"
 #include "net/child.h"
 #include "net/loop.h"
 

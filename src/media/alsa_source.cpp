@@ -15,7 +15,8 @@
 #include <cstring>
 
 #include "core/clock.h"
-#include "hw/unique_fd.h"
+#include "core/text.h"
+#include "core/unique_fd.h"
 #include "media/av_handles.h"
 #include "media/convert.h"
 #include "media/interrupt.h"
@@ -51,17 +52,6 @@ struct CardInfoFree {
 std::string take_c_string(char* s) {
     const std::unique_ptr<char, decltype(&std::free)> own(s, &std::free);
     return s ? std::string(s) : std::string();
-}
-
-std::string lower(std::string s) {
-    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
 bool all_digits(const std::string& s) {
@@ -366,7 +356,7 @@ std::vector<AlsaCard> list_alsa_cards() {
 
 std::string alsa_pcm_name(const std::string& device_in, const std::vector<AlsaCard>& cards,
                           std::string* error) {
-    const std::string device = trim(device_in);
+    const std::string device(trim(device_in));
     if (device.empty()) {
         *error = "no microphone device (mic_device and mic_num are empty)";
         return "";
@@ -392,7 +382,7 @@ std::string alsa_pcm_name(const std::string& device_in, const std::vector<AlsaCa
         all_digits(device.substr(last_comma + 1))) {
         // "USB Audio,1": device 1 of that card.
         candidates.clear();
-        card = find_card(trim(device.substr(0, last_comma)), cards, &candidates);
+        card = find_card(std::string(trim(device.substr(0, last_comma))), cards, &candidates);
         dev = device.substr(last_comma + 1);
     }
     if (card == -2) {

@@ -19,7 +19,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
-#include "hw/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace robotd::media {
 

@@ -16,7 +16,7 @@ extern "C" {
 }
 
 #include "media/av_handles.h"
-#include "media/ring.h"
+#include "core/ring.h"
 
 namespace robotd::media {
 

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "hw/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace robotd::media {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hw/unique_fd.h"
+#include "core/unique_fd.h"
 #include "media/convert.h"
 #include "media/v4l2_util.h"
 

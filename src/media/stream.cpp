@@ -7,8 +7,8 @@
 #include <random>
 #include <utility>
 
-#include "core/backoff.h"
 #include "core/clock.h"
+#include "core/retry.h"
 #include "media/encoder.h"
 #include "media/source.h"
 
@@ -16,9 +16,9 @@ namespace robotd::media {
 
 namespace {
 
-constexpr uint32_t kRetryMinMs = 1000;
-constexpr uint32_t kRetryMaxMs = 30000;
-constexpr int64_t kHealthyUs = 10000000;  // a session this long resets the backoff
+// A source that ran this long is retried soon; one that fails right after every open (a
+// flapping USB camera) keeps backing off, and so keeps the log quiet.
+constexpr RetryRules kRetry{1000, 30000, 10000};
 
 }  // namespace
 
@@ -93,9 +93,10 @@ std::unique_ptr<TsEncoder> MediaStream::open_encoder(std::string* error) {
 }
 
 void MediaStream::run() {
-    Backoff backoff(kRetryMinMs, kRetryMaxMs);
+    RetryPolicy retry(kRetry);
     std::minstd_rand rng(uint32_t(mono_us()) ^ (settings_.kind == StreamKind::Video ? 1 : 2));
     std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const auto backoff = [&] { return retry.failed(mono_us(), unit(rng)).delay_ms; };
     // The encoder and its mux outlive source restarts: the TS keeps its timestamps and
     // continuity counters, so the relay and viewers see one unbroken stream.
     std::unique_ptr<TsEncoder> encoder;
@@ -106,7 +107,7 @@ void MediaStream::run() {
         if (!source) {
             ++stats_.source_errors;
             note_failure("cannot open " + settings_.device + ": " + error);
-            if (wait_for_stop(backoff.next(unit(rng)))) break;
+            if (wait_for_stop(backoff())) break;
             continue;
         }
         if (!encoder) {
@@ -114,7 +115,7 @@ void MediaStream::run() {
             if (!encoder) {
                 note_failure("cannot open the encoder: " + error);
                 source.reset();
-                if (wait_for_stop(backoff.next(unit(rng)))) break;
+                if (wait_for_stop(backoff())) break;
                 continue;
             }
             // With FFmpeg 5.1 mpegts writes PAT/PMT with the first packet, so this is empty
@@ -139,7 +140,7 @@ void MediaStream::run() {
         }
         last_failure_.clear();
         running_ = true;
-        const int64_t started_us = mono_us();
+        retry.succeeded(mono_us());
         const PumpEnd end = pump(*source, *encoder, &error);
         running_ = false;
         {
@@ -157,10 +158,7 @@ void MediaStream::run() {
             encoder.reset();
             note_failure("encoder failed: " + error);
         }
-        // A source that ran for a while is retried soon; one that fails right after every
-        // open (a flapping USB camera) keeps backing off, and so keeps the log quiet.
-        if (mono_us() - started_us >= kHealthyUs) backoff.reset();
-        if (wait_for_stop(backoff.next(unit(rng)))) break;
+        if (wait_for_stop(backoff())) break;
     }
     running_ = false;
 }

@@ -14,7 +14,7 @@
 
 #include "core/log.h"
 #include "media/camera_controls.h"
-#include "media/ring.h"
+#include "core/ring.h"
 #include "media/source.h"
 
 namespace robotd::media {

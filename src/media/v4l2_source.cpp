@@ -24,7 +24,7 @@ extern "C" {
 #include <utility>
 
 #include "core/clock.h"
-#include "hw/unique_fd.h"
+#include "core/unique_fd.h"
 #include "media/av_handles.h"
 #include "media/convert.h"
 #include "media/interrupt.h"

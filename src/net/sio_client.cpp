@@ -29,7 +29,7 @@ SioClient::SioClient(Loop& loop, std::string name, Handlers handlers)
       name_(std::move(name)),
       h_(std::move(handlers)),
       resolve_(loop.resolver()),
-      reconnect_timer_(loop, [this] { attempt(); }),
+      retry_(loop, {500, 30000, 10000}, [this] { attempt(); }),
       ping_timer_(loop,
                   [this] {
                       // Engine.IO 3: the client pings; the server's pong keeps the link alive.
@@ -46,7 +46,6 @@ SioClient::SioClient(Loop& loop, std::string name, Handlers handlers)
       handshake_timer_(
           loop,
           [this] { drop("no connection within " + std::to_string(kHandshakeMs / 1000) + " s"); }),
-      rng_(std::random_device{}()),
       assembler_(kMaxAttachmentBytes) {}
 
 SioClient::~SioClient() {
@@ -59,8 +58,7 @@ void SioClient::open(const Url& server, EioMode mode) {
     mode_ = mode;
     next_version_ = mode == EioMode::V3 ? eio::Version::V3 : eio::Version::V4;
     closed_ = false;
-    failures_ = 0;
-    backoff_.reset();
+    retry_.reset();
     if (state_ == State::Idle) attempt();
 }
 
@@ -69,7 +67,7 @@ void SioClient::close() {
     closed_ = true;
     const bool was_connected = state_ == State::Connected;
     detach();
-    reconnect_timer_.cancel();
+    retry_.cancel();
     LOGI(log_, name_.c_str(), "closed");
     if (was_connected && h_.disconnected) h_.disconnected("closed by robotd");
 }
@@ -122,27 +120,22 @@ void SioClient::drop(const std::string& why) {
     const bool was_connected = state_ == State::Connected;
     detach();
     if (closed_) return;
-    if (was_connected) {
-        failures_ = 0;
-        backoff_.reset();
-    } else {
-        ++failures_;
+    if (!was_connected) {
         // auto: a server that refused Engine.IO 4 may speak 3; alternate until one works.
         if (mode_ == EioMode::Auto && !handshake_done_)
             next_version_ = version_ == eio::Version::V4 ? eio::Version::V3 : eio::Version::V4;
     }
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const uint32_t delay = backoff_.next(unit(rng_));
+    const RetryPolicy::Step step = retry_.failed();
+    const uint32_t delay = step.delay_ms;
     if (was_connected) {
         LOGW(log_, name_.c_str(), "connection lost (%s); reconnecting in %.1f s", why.c_str(),
              delay / 1000.0);
         if (h_.disconnected) h_.disconnected(why);
     } else {
         LOGW(log_, name_.c_str(), "cannot connect to %s (%s); attempt %d, retry in %.1f s",
-             server_.str().c_str(), why.c_str(), failures_, delay / 1000.0);
+             server_.str().c_str(), why.c_str(), int(step.failures), delay / 1000.0);
     }
-    reconnect_timer_.start_ms(delay);
-    if (!was_connected && h_.failing) h_.failing(failures_);
+    if (h_.failing) h_.failing(int(step.failures));
 }
 
 size_t SioClient::max_frame() const {
@@ -286,8 +279,7 @@ void SioClient::handle_packet(sio::Packet p) {
             if (state_ == State::Connected) return;
             state_ = State::Connected;
             handshake_timer_.cancel();
-            failures_ = 0;
-            backoff_.reset();
+            retry_.succeeded();
             LOGI(log_, name_.c_str(), "connected to %s (Engine.IO %s, sid %s)",
                  server_.str().c_str(), version_text(version_), handshake_.sid.c_str());
             if (h_.connected) h_.connected();

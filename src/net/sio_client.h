@@ -11,12 +11,12 @@
 #include <string>
 #include <string_view>
 
-#include "core/backoff.h"
 #include "core/config.h"
 #include "core/json.h"
 #include "core/url.h"
 #include "net/eio/codec.h"
 #include "net/loop.h"
+#include "net/retry_timer.h"
 #include "net/sio/codec.h"
 
 namespace robotd {
@@ -90,10 +90,8 @@ class SioClient {
     eio::Handshake handshake_;
     bool handshake_done_ = false;
 
-    Timer reconnect_timer_, ping_timer_, liveness_timer_, handshake_timer_;
-    Backoff backoff_{500, 30000};
-    int failures_ = 0;
-    std::mt19937 rng_;
+    RetryTimer retry_;
+    Timer ping_timer_, liveness_timer_, handshake_timer_;
 
     std::string rx_;
     bool rx_too_big_ = false;

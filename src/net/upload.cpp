@@ -22,9 +22,9 @@ constexpr uint32_t kWatchdogMs = 1000;
 // to megabytes, seconds of video the age check above cannot see. Keep it near a second.
 constexpr int kSendBuffer = 32 * 1024;
 constexpr int64_t kSkipLogUs = 10000000;
-// An upload counts as having worked (backoff starts over) only after streaming this long:
-// a relay that refuses at once (a wrong stream key) must not be retried twice a second.
-constexpr int64_t kHealthyUs = 5000000;
+// An upload counts as having worked (backoff starts over) only after streaming 5 s: a relay
+// that refuses at once (a wrong stream key) must not be retried twice a second.
+constexpr RetryRules kRetry{500, 30000, 5000};
 }  // namespace
 
 void LatencyHistogram::add(int64_t us) {
@@ -44,25 +44,21 @@ int LatencyHistogram::percentile_ms(double p) const {
     return static_cast<int>(buckets_.size() - 1);
 }
 
-Upload::Upload(Loop& loop, std::string name, media::PacketRing& ring,
-               std::function<void()> want_keyframe)
+Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe)
     : loop_(loop),
       log_(loop.log()),
       name_(std::move(name)),
       ring_(ring),
       want_keyframe_(std::move(want_keyframe)),
       resolve_(loop.resolver()),
-      reconnect_timer_(loop, [this] { attempt(); }),
-      watchdog_(
-          loop,
-          [this] {
-              if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
-                  drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
-                  return;
-              }
-              watchdog_.start_ms(kWatchdogMs);
-          }),
-      rng_(std::random_device{}()) {}
+      retry_(loop, kRetry, [this] { attempt(); }),
+      watchdog_(loop, [this] {
+          if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
+              drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
+              return;
+          }
+          watchdog_.start_ms(kWatchdogMs);
+      }) {}
 
 Upload::~Upload() {
     closed_ = true;
@@ -85,10 +81,8 @@ std::string Upload::summary() const {
 void Upload::open(const Url& url) {
     url_ = url;
     closed_ = false;
-    failures_ = 0;
-    backoff_.reset();
     detach();
-    reconnect_timer_.cancel();
+    retry_.reset();
     attempt();
 }
 
@@ -96,7 +90,7 @@ void Upload::close() {
     if (closed_) return;
     closed_ = true;
     detach();
-    reconnect_timer_.cancel();
+    retry_.cancel();
     discard_all();
     LOGI(log_, name_.c_str(), "upload closed (%s)", summary().c_str());
 }
@@ -118,7 +112,7 @@ void Upload::connect(const std::string& address) {
     host_header_ = url_.authority();
     if (!loop_.connect(url_, address_, path_, host_header_, "POST", kProtoUpload, this, &wsi_)) {
         wsi_ = nullptr;
-        if (!closed_ && !reconnect_timer_.armed()) drop("cannot start a connection");
+        if (!closed_ && !retry_.pending()) drop("cannot start a connection");
     }
 }
 
@@ -132,7 +126,7 @@ void Upload::detach() {
 bool Upload::has_record() {
     const uint8_t* data;
     size_t len;
-    media::RecordMeta meta;
+    RecordMeta meta;
     return ring_.front(&data, &len, &meta);
 }
 
@@ -148,28 +142,22 @@ void Upload::drop(const std::string& why) {
     const int64_t streamed_us = was_streaming ? mono_us() - streaming_since_us_ : 0;
     detach();
     if (closed_) return;
-    if (streamed_us >= kHealthyUs) {
-        failures_ = 0;
-        backoff_.reset();
-    } else {
-        ++failures_;
-    }
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const uint32_t delay = backoff_.next(unit(rng_));
+    const RetryPolicy::Step step = retry_.failed();
+    const int failures = int(step.failures);
+    const uint32_t delay = step.delay_ms;
     const std::string url = url_.str();
     if (was_streaming && streamed_us < 1000000)
         LOGW(log_, name_.c_str(),
              "upload to %s ended at once (%s): does the relay accept this stream_key? "
              "attempt %d, retry in %.1f s",
-             url.c_str(), why.c_str(), failures_, delay / 1000.0);
+             url.c_str(), why.c_str(), failures, delay / 1000.0);
     else if (was_streaming)
         LOGW(log_, name_.c_str(), "upload to %s lost (%s); reconnecting in %.1f s", url.c_str(),
              why.c_str(), delay / 1000.0);
     else
         LOGW(log_, name_.c_str(), "cannot upload to %s (%s); attempt %d, retry in %.1f s",
-             url.c_str(), why.c_str(), failures_, delay / 1000.0);
-    reconnect_timer_.start_ms(delay);
-    if (streamed_us < kHealthyUs && on_failing_) on_failing_(failures_);
+             url.c_str(), why.c_str(), failures, delay / 1000.0);
+    if (on_failing_) on_failing_(failures);
 }
 
 void Upload::pump() {
@@ -184,7 +172,7 @@ void Upload::pump() {
 int Upload::write_next(lws* wsi) {
     const uint8_t* data;
     size_t len;
-    media::RecordMeta meta;
+    RecordMeta meta;
     const int64_t now = mono_us();
     while (ring_.front(&data, &len, &meta)) {
         if (now - meta.capture_us > kMaxAgeUs && !need_keyframe_) {
@@ -261,6 +249,7 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
                            sizeof kSendBuffer);
                 streaming_ = true;
                 streaming_since_us_ = mono_us();
+                retry_.succeeded();
                 need_keyframe_ = true;
                 ++stats_.connects;
                 last_progress_us_ = mono_us();

@@ -6,14 +6,13 @@
 
 #include <array>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "core/backoff.h"
+#include "core/ring.h"
 #include "core/url.h"
-#include "media/ring.h"
 #include "net/loop.h"
+#include "net/retry_timer.h"
 
 namespace robotd {
 
@@ -38,8 +37,7 @@ class Upload {
     };
 
     // `want_keyframe` asks the encoder for a keyframe (after a reconnect or a skip).
-    Upload(Loop& loop, std::string name, media::PacketRing& ring,
-           std::function<void()> want_keyframe);
+    Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe);
     ~Upload();
     Upload(const Upload&) = delete;
     Upload& operator=(const Upload&) = delete;
@@ -72,7 +70,7 @@ class Upload {
     Loop& loop_;
     Logger& log_;
     std::string name_;
-    media::PacketRing& ring_;
+    PacketRing& ring_;
     std::function<void()> want_keyframe_;
     std::function<void(int)> on_failing_;
     Url url_;
@@ -86,10 +84,8 @@ class Upload {
     int64_t last_progress_us_ = 0;
     int64_t streaming_since_us_ = 0;
     int64_t last_skip_log_us_ = 0;
-    Timer reconnect_timer_, watchdog_;
-    Backoff backoff_{500, 30000};
-    int failures_ = 0;
-    std::mt19937 rng_;
+    RetryTimer retry_;
+    Timer watchdog_;
     Stats stats_;
 };
 

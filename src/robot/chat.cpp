@@ -5,16 +5,9 @@
 #include <charconv>
 
 #include "core/json.h"
+#include "core/text.h"
 
 namespace robotd {
-
-namespace {
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-}  // namespace
 
 std::string chat_text(std::string_view message) {
     const size_t close = message.find(']');
@@ -50,9 +43,7 @@ std::optional<ChatMessage> parse_chat_message(const cJSON* payload, std::string*
             std::string word(rest.substr(0, end));
             rest.remove_prefix(end);
             if (first) {
-                for (char& c : word)
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                m.command = std::move(word);
+                m.command = lower(word);
                 first = false;
             } else {
                 m.words.push_back(std::move(word));

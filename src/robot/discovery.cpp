@@ -5,8 +5,8 @@
 namespace robotd {
 
 namespace {
-constexpr uint32_t kRetryMinMs = 1000;
-constexpr uint32_t kRetryMaxMs = 60000;
+// A lookup either answers or not: each answer counts at once (healthy after 0 ms).
+constexpr RetryRules kRetry{1000, 60000, 0};
 constexpr const char* kTag = "discovery";
 }  // namespace
 
@@ -14,16 +14,15 @@ struct Discovery::Task {
     Task(Discovery& d, LookupSpec s)
         : spec(std::move(s)),
           get(d.loop_, [&d, this](const HttpResult& r) { d.done(*this, r); }),
-          retry(d.loop_, [&d, this] { d.run(*this); }) {}
+          retry(d.loop_, kRetry, [&d, this] { d.run(*this); }) {}
     LookupSpec spec;
     HttpGet get;
-    Timer retry;
-    Backoff backoff{kRetryMinMs, kRetryMaxMs};
+    RetryTimer retry;
     bool resolved = false;
 };
 
 Discovery::Discovery(Loop& loop, Logger& log, const Config& config)
-    : loop_(loop), log_(log), config_(config), rng_(std::random_device{}()) {}
+    : loop_(loop), log_(log), config_(config) {}
 
 Discovery::~Discovery() = default;
 
@@ -39,10 +38,9 @@ void Discovery::start() {
 
 void Discovery::refresh(LookupId id) {
     for (auto& t : tasks_) {
-        if (t->spec.id != id || t->get.busy() || t->retry.armed()) continue;
+        if (t->spec.id != id || t->get.busy() || t->retry.pending()) continue;
         LOGI(log_, kTag, "looking up %s again", t->spec.name);
         t->resolved = false;
-        t->backoff.reset();
         run(*t);
     }
 }
@@ -62,15 +60,13 @@ void Discovery::done(Task& t, const HttpResult& r) {
     std::string why = r.error, summary;
     if (r.ok) why = apply(t.spec.id, r.body, &summary);
     if (!why.empty()) {
-        std::uniform_real_distribution<double> unit(0.0, 1.0);
-        const uint32_t delay = t.backoff.next(unit(rng_));
+        const RetryPolicy::Step step = t.retry.failed();
         LOGW(log_, kTag, "%s lookup failed (%s: %s); retry %u in %.1f s", t.spec.name, url.c_str(),
-             why.c_str(), t.backoff.failures(), delay / 1000.0);
-        t.retry.start_ms(delay);
+             why.c_str(), step.failures, step.delay_ms / 1000.0);
         return;
     }
     t.resolved = true;
-    t.backoff.reset();
+    t.retry.succeeded();
     LOGI(log_, kTag, "%s: %s", t.spec.name, summary.c_str());
     if (t.spec.id == LookupId::Owner && endpoints_.owner) {
         // Moderators belong to the owner the server names; ask (again) for that owner.
@@ -81,7 +77,7 @@ void Discovery::done(Task& t, const HttpResult& r) {
         if (!existing) {
             run(add(std::move(mods)));
         } else if (existing->spec.target != mods.target) {
-            existing->retry.cancel();
+            existing->retry.reset();
             existing->spec = std::move(mods);
             run(*existing);
         }

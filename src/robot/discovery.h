@@ -5,13 +5,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "core/backoff.h"
 #include "core/config.h"
 #include "net/http_get.h"
+#include "net/retry_timer.h"
 #include "robot/lookup_reply.h"
 #include "robot/lookups.h"
 
@@ -55,7 +54,6 @@ class Discovery {
     std::vector<std::unique_ptr<Task>> tasks_;
     Endpoints endpoints_;
     std::function<void(LookupId)> on_resolved_;
-    std::mt19937 rng_;
     int64_t started_us_ = 0;
     bool announced_ = false;
 };

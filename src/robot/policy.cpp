@@ -1,7 +1,7 @@
 #include "robot/policy.h"
 
 #include "core/json.h"
-#include "hw/command_match.h"
+#include "core/text.h"
 
 namespace robotd {
 

@@ -16,7 +16,7 @@ PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 # The media module and the little of core it uses; the tests.
-SRCS="$(ls src/media/*.cpp) src/core/log.cpp src/core/backoff.cpp"
+SRCS="$(ls src/media/*.cpp) src/core/log.cpp src/core/retry.cpp src/core/ring.cpp src/core/text.cpp"
 TESTS="tests/unit/ring_test.cpp tests/unit/stream_test.cpp"
 # robotd's own static FFmpeg (third_party/ffmpeg, built by `make`), as the daemon links it.
 FF=build/host/ffmpeg

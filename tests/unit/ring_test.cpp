@@ -1,6 +1,6 @@
 // The SPSC record ring: order, wrap-around, full and exact fits, oversized records, and two
 // threads pushing and verifying numbered, checksummed records for about a second.
-#include "media/ring.h"
+#include "core/ring.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-using robotd::media::PacketRing;
-using robotd::media::RecordMeta;
+using robotd::PacketRing;
+using robotd::RecordMeta;
 
 namespace {
 

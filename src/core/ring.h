@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace robotd::media {
+namespace robotd {
 
 struct RecordMeta {
     int64_t capture_us = 0;  // mono_us() when the frame was captured
@@ -62,4 +62,4 @@ class PacketRing {
     Counter head_cache_ = 0;                    // consumer's last view of head_
 };
 
-}  // namespace robotd::media
+}  // namespace robotd

@@ -1,5 +1,5 @@
-// An owned file descriptor: closed when it goes out of scope or is replaced, so no path
-// through the pipe driver's reopen and restart logic can leak one.
+// An owned file descriptor: closed when it goes out of scope or is replaced, so no reopen
+// or restart path (drivers, media devices, child pipes) can leak one.
 #pragma once
 
 #include <unistd.h>

@@ -1,12 +1,12 @@
 // A lock-free single-producer single-consumer ring of variable-sized records: a media thread
 // pushes each encoded frame's TS bytes whole, the event loop reads them in place and pops.
-#include "media/ring.h"
+#include "core/ring.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
-namespace robotd::media {
+namespace robotd {
 
 namespace {
 
@@ -117,4 +117,4 @@ size_t PacketRing::used_bytes() const {
     return size_t(head - tail);
 }
 
-}  // namespace robotd::media
+}  // namespace robotd
