@@ -185,13 +185,14 @@ TEST(PacketRing, TwoThreadStress) {
     PacketRing r(8192);
     std::atomic<bool> done{false};
     std::atomic<uint32_t> produced{0};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1000);
+    // A fixed count, not a time budget: a loaded CI machine slows the test, never fails it.
+    constexpr uint32_t kRecords = 50000;
 
     std::thread producer([&] {
         std::vector<uint8_t> rec(2048);
         uint32_t seq = 0;
         uint64_t rng = 88172645463325252ull;
-        while (std::chrono::steady_clock::now() < deadline) {
+        while (seq < kRecords) {
             rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
             const size_t len = 8 + size_t(rng % 1500);
             std::memcpy(rec.data(), &seq, 4);
@@ -239,7 +240,7 @@ TEST(PacketRing, TwoThreadStress) {
     producer.join();
     EXPECT_EQ(errors, 0u);
     EXPECT_EQ(expect, produced.load());
-    EXPECT_GT(expect, 10000u);  // it really exercised the ring
+    EXPECT_EQ(expect, kRecords);  // it really exercised the ring, wrapping many times
     EXPECT_EQ(r.used_bytes(), 0u);
 }
 
