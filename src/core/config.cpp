@@ -773,6 +773,14 @@ std::string format_config(const Config& config) {
     return out;
 }
 
+std::vector<std::string> changed_keys(const Config& a, const Config& b) {
+    std::vector<std::string> keys;
+    for (const UsedKey& key : kUsedKeys)
+        if (key.get(a) != key.get(b))
+            keys.push_back(std::string(key.section) + "." + std::string(key.key));
+    return keys;
+}
+
 std::vector<std::string> config_secrets(const Config& config) {
     std::vector<std::string> secrets;
     for (const UsedKey& key : kUsedKeys) {

@@ -104,6 +104,10 @@ ConfigResult parse_config(const std::string& text, const std::string& name,
 // The effective configuration as INI text, secrets masked ("****" when set, "" when not).
 std::string format_config(const Config& config);
 
+// The keys whose values differ between `a` and `b`, as "section.key" in the file's order
+// (secrets compared by value, named only): what a SIGHUP has to re-apply.
+std::vector<std::string> changed_keys(const Config& a, const Config& b);
+
 // The secrets in `config` that must never reach a log (non-empty ones only).
 std::vector<std::string> config_secrets(const Config& config);
 

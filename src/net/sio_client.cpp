@@ -1,5 +1,6 @@
 #include "net/sio_client.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "net/protocols.h"
@@ -10,6 +11,9 @@ namespace {
 // A whole connection attempt (TCP, TLS, WebSocket upgrade, Engine.IO open, namespace
 // connect) gets this long before it counts as failed.
 constexpr uint32_t kHandshakeMs = 10000;
+// A link must stay up this long before a drop counts as a fresh outage: a server that
+// accepts and at once disconnects is retried with growing delays, not twice a second.
+constexpr RetryRules kRetry{500, 30000, 10000};
 // Frames never exceed this, whatever maxPayload the server announces: a board has little
 // memory, and no LetsRobot event is anywhere near it.
 constexpr size_t kMaxFrame = 1 << 20;
@@ -17,19 +21,24 @@ constexpr size_t kMaxFrame = 1 << 20;
 // so a backlog this big means the link is stuck, and older frames are not worth sending.
 constexpr size_t kMaxQueued = 256 * 1024;
 constexpr size_t kMaxAttachmentBytes = 1 << 20;
+// The server's heartbeat figures, bounded: a hostile or broken server must neither make the
+// client ping in a tight loop nor leave a dead link unnoticed for days.
+constexpr uint32_t kMinHeartbeatMs = 1000;
+constexpr uint32_t kMaxHeartbeatMs = 300000;
 
 const char* version_text(eio::Version v) {
     return v == eio::Version::V3 ? "3" : "4";
 }
 }  // namespace
 
-SioClient::SioClient(Loop& loop, std::string name, Handlers handlers)
+SioClient::SioClient(Loop& loop, std::string name, std::string hint, Handlers handlers)
     : loop_(loop),
       log_(loop.log()),
       name_(std::move(name)),
+      hint_(std::move(hint)),
       h_(std::move(handlers)),
       resolve_(loop.resolver()),
-      retry_(loop, {500, 30000, 10000}, [this] { attempt(); }),
+      retry_(loop, kRetry, [this] { attempt(); }),
       ping_timer_(loop,
                   [this] {
                       // Engine.IO 3: the client pings; the server's pong keeps the link alive.
@@ -39,13 +48,16 @@ SioClient::SioClient(Loop& loop, std::string name, Handlers handlers)
       liveness_timer_(
           loop,
           [this] {
-              drop("no traffic for " +
+              fail("no traffic for " +
                    std::to_string(handshake_.ping_interval_ms + handshake_.ping_timeout_ms) +
-                   " ms (pingInterval + pingTimeout): link is dead");
+                   " ms (pingInterval + pingTimeout): the link is dead");
           }),
       handshake_timer_(
           loop,
-          [this] { drop("no connection within " + std::to_string(kHandshakeMs / 1000) + " s"); }),
+          [this] {
+              fail("no connection within " + std::to_string(kHandshakeMs / 1000) + " s" +
+                   (handshake_done_ ? " (no namespace connect after the handshake)" : ""));
+          }),
       assembler_(kMaxAttachmentBytes) {}
 
 SioClient::~SioClient() {
@@ -54,12 +66,30 @@ SioClient::~SioClient() {
 }
 
 void SioClient::open(const Url& server, EioMode mode) {
+    const bool same = server.str() == server_.str() && mode == mode_;
+    if (!same && !closed_ && state_ == State::Connected) {
+        // The live link stays; the new address is for the next attempt.
+        LOGI(log_, name_.c_str(), "server is now %s; the link to %s stays up until it drops",
+             server.str().c_str(), server_.str().c_str());
+        server_ = server;
+        mode_ = mode;
+        return;
+    }
+    if (same && !closed_ && state_ != State::Idle) return;  // already on its way or up
+    if (!same) retry_.reset();                              // a new target: a fresh backoff
     server_ = server;
     mode_ = mode;
     next_version_ = mode == EioMode::V3 ? eio::Version::V3 : eio::Version::V4;
     closed_ = false;
-    retry_.reset();
-    if (state_ == State::Idle) attempt();
+    attempt();  // replaces a pending retry: the timer is cancelled there
+}
+
+void SioClient::restart() {
+    if (closed_) return;
+    const bool was_connected = state_ == State::Connected;
+    LOGI(log_, name_.c_str(), "reconnecting to %s (settings changed)", server_.str().c_str());
+    attempt();
+    if (was_connected && h_.disconnected) h_.disconnected("reconnecting: settings changed");
 }
 
 void SioClient::close() {
@@ -74,14 +104,14 @@ void SioClient::close() {
 
 void SioClient::attempt() {
     if (closed_) return;
+    detach();  // never two connections: whatever came before is released first
+    retry_.cancel();
     state_ = State::Connecting;
     version_ = next_version_;
-    handshake_ = eio::Handshake{};
-    handshake_done_ = false;
     handshake_timer_.start_ms(kHandshakeMs);
     resolve_.start(server_.host, [this](const std::string& address, const std::string& error) {
         if (address.empty()) {
-            drop(error);
+            fail(error);
             return;
         }
         connect_ws(address);
@@ -95,9 +125,15 @@ void SioClient::connect_ws(const std::string& address) {
 
     LOGD(log_, name_.c_str(), "connecting to %s%s (Engine.IO %s)", server_.str().c_str(),
          path_.c_str(), version_text(version_));
-    if (!loop_.connect(server_, address_, path_, host_header_, nullptr, kProtoSio, this, &wsi_)) {
+    in_connect_ = true;
+    lws* wsi =
+        loop_.connect(server_, address_, path_, host_header_, nullptr, kProtoSio, this, &wsi_);
+    in_connect_ = false;
+    // A synchronous failure may already have been reported through CONNECTION_ERROR (which
+    // left the attempt); only a silent one is reported here.
+    if (!wsi && state_ == State::Connecting && !retry_.pending()) {
         wsi_ = nullptr;
-        if (state_ == State::Connecting) drop("cannot start a connection");
+        fail("cannot start a connection");
     }
 }
 
@@ -108,6 +144,8 @@ void SioClient::detach() {
     liveness_timer_.cancel();
     handshake_timer_.cancel();
     state_ = State::Idle;
+    handshake_ = eio::Handshake{};
+    handshake_done_ = false;
     rx_.clear();
     rx_too_big_ = false;
     out_.clear();
@@ -116,25 +154,33 @@ void SioClient::detach() {
     acks_.clear();
 }
 
-void SioClient::drop(const std::string& why) {
+void SioClient::fail(const std::string& why) {
     const bool was_connected = state_ == State::Connected;
+    const bool had_handshake = handshake_done_;
     detach();
     if (closed_) return;
-    if (!was_connected) {
-        // auto: a server that refused Engine.IO 4 may speak 3; alternate until one works.
-        if (mode_ == EioMode::Auto && !handshake_done_)
-            next_version_ = version_ == eio::Version::V4 ? eio::Version::V3 : eio::Version::V4;
-    }
+    // auto: a server that refused Engine.IO 4 before any handshake may speak 3; alternate
+    // until one works.
+    if (!had_handshake && mode_ == EioMode::Auto)
+        next_version_ = version_ == eio::Version::V4 ? eio::Version::V3 : eio::Version::V4;
     const RetryPolicy::Step step = retry_.failed();
-    const uint32_t delay = step.delay_ms;
-    if (was_connected) {
-        LOGW(log_, name_.c_str(), "connection lost (%s); reconnecting in %.1f s", why.c_str(),
-             delay / 1000.0);
-        if (h_.disconnected) h_.disconnected(why);
+    last_error_ = why;
+    const double delay_s = step.delay_ms / 1000.0;
+    const char* tag = name_.c_str();
+    if (step.report == RetryPolicy::Report::Summary) {
+        LOGW(log_, tag, "still failing after %s: %s; retry in %.1f s; %s",
+             retry_.outage_text().c_str(), why.c_str(), delay_s, hint_.c_str());
+    } else if (was_connected) {
+        // A healthy link lost is news; one that dies soon after connecting is the same outage
+        // going on (its connect was logged, so is its end, at info).
+        LOG_AT(log_, step.report == RetryPolicy::Report::First ? LogLevel::Warn : LogLevel::Info,
+               tag, "connection lost (%s); reconnecting in %.1f s", why.c_str(), delay_s);
     } else {
-        LOGW(log_, name_.c_str(), "cannot connect to %s (%s); attempt %d, retry in %.1f s",
-             server_.str().c_str(), why.c_str(), int(step.failures), delay / 1000.0);
+        LOG_AT(log_, step.report == RetryPolicy::Report::First ? LogLevel::Warn : LogLevel::Debug,
+               tag, "cannot connect to %s (%s); attempt %u, retry in %.1f s", server_.str().c_str(),
+               why.c_str(), step.failures, delay_s);
     }
+    if (was_connected && h_.disconnected) h_.disconnected(why);
     if (h_.failing) h_.failing(int(step.failures));
 }
 
@@ -148,7 +194,7 @@ void SioClient::arm_liveness() {
 }
 
 bool SioClient::send_frame(std::string_view text) {
-    if (!wsi_ || state_ == State::Connecting) return false;
+    if (!wsi_ || !handshake_done_) return false;
     if (out_bytes_ + text.size() > kMaxQueued) {
         LOGW(log_, name_.c_str(), "send queue full (%zu bytes waiting): frame dropped", out_bytes_);
         return false;
@@ -176,19 +222,29 @@ bool SioClient::emit_with_ack(std::string_view name, std::string_view json_arg,
     return true;
 }
 
-void SioClient::ack(uint64_t id, std::string_view json_args_array) {
+void SioClient::ack(uint64_t id) {
     if (state_ == State::Connected)
-        send_frame(eio::encode_text(eio::Type::Message, sio::ack(id, json_args_array)));
+        send_frame(eio::encode_text(eio::Type::Message, sio::ack(id, "[]")));
 }
 
 void SioClient::handle_open(std::string_view json) {
     std::string error;
     auto hs = eio::parse_open(json, &error);
     if (!hs) {
-        drop("bad Engine.IO handshake: " + error);
+        fail("bad Engine.IO handshake: " + error);
         return;
     }
     handshake_ = *hs;
+    const auto bound = [](uint32_t ms) { return std::clamp(ms, kMinHeartbeatMs, kMaxHeartbeatMs); };
+    if (bound(handshake_.ping_interval_ms) != handshake_.ping_interval_ms ||
+        bound(handshake_.ping_timeout_ms) != handshake_.ping_timeout_ms) {
+        LOGW(log_, name_.c_str(),
+             "server's pingInterval %u ms / pingTimeout %u ms out of bounds: using %u / %u ms",
+             handshake_.ping_interval_ms, handshake_.ping_timeout_ms,
+             bound(handshake_.ping_interval_ms), bound(handshake_.ping_timeout_ms));
+        handshake_.ping_interval_ms = bound(handshake_.ping_interval_ms);
+        handshake_.ping_timeout_ms = bound(handshake_.ping_timeout_ms);
+    }
     handshake_done_ = true;
     state_ = State::Open;
     // Only Engine.IO 4 announces maxPayload. A socket.io 2.x server answers an EIO=4
@@ -210,20 +266,32 @@ void SioClient::handle_open(std::string_view json) {
 }
 
 void SioClient::handle_frame(std::string_view frame, bool binary) {
-    arm_liveness();
     std::string error;
     auto p = eio::decode_frame(version_, frame, binary, &error);
     if (!p) {
+        arm_liveness();
         LOGW(log_, name_.c_str(), "bad Engine.IO frame ignored (%s): '%s'", error.c_str(),
              excerpt(frame).c_str());
         return;
     }
+    // The handshake comes first and once: a server that breaks the order is in an unknown
+    // state, and a link without a handshake has no liveness deadline.
+    if (!handshake_done_ && p->type != eio::Type::Open) {
+        fail(std::string("protocol error: '") + eio::type_name(p->type) +
+             "' before the Engine.IO handshake");
+        return;
+    }
+    if (handshake_done_ && p->type == eio::Type::Open) {
+        fail("protocol error: a second Engine.IO handshake");
+        return;
+    }
+    arm_liveness();
     switch (p->type) {
         case eio::Type::Open:
             handle_open(p->data);
             return;
         case eio::Type::Close:
-            drop("the server closed the Engine.IO session");
+            fail("the server closed the Engine.IO session");
             return;
         case eio::Type::Ping:
             // Engine.IO 4: the server pings and the client answers with the same data.
@@ -275,20 +343,23 @@ void SioClient::handle_packet(sio::Packet p) {
         return;
     }
     switch (p.type) {
-        case sio::Type::Connect:
-            if (state_ == State::Connected) return;
+        case sio::Type::Connect: {
+            if (state_ == State::Connected) return;  // a repeat changes nothing
             state_ = State::Connected;
+            ++connects_;
             handshake_timer_.cancel();
-            retry_.succeeded();
-            LOGI(log_, name_.c_str(), "connected to %s (Engine.IO %s, sid %s)",
-                 server_.str().c_str(), version_text(version_), handshake_.sid.c_str());
+            const bool recovered = retry_.succeeded();
+            LOGI(log_, name_.c_str(), "connected to %s (Engine.IO %s, sid %s)%s%s",
+                 server_.str().c_str(), version_text(version_), handshake_.sid.c_str(),
+                 recovered ? " after " : "", recovered ? retry_.outage_text().c_str() : "");
             if (h_.connected) h_.connected();
             return;
+        }
         case sio::Type::Disconnect:
-            drop("the server disconnected the namespace");
+            fail("the server disconnected the namespace");
             return;
         case sio::Type::ConnectError:
-            drop("connect error: " + sio::connect_error_message(p));
+            fail("connect error: " + sio::connect_error_message(p));
             return;
         case sio::Type::Event: {
             if (state_ != State::Connected) {
@@ -300,9 +371,11 @@ void SioClient::handle_packet(sio::Packet p) {
                 LOGW(log_, name_.c_str(), "bad event ignored: %s", error.c_str());
                 return;
             }
+            const auto id = ev->id;
+            const uint64_t link = connects_;
             if (h_.event) h_.event(*ev);
-            // The server asked for an ack: answer, so its callback never hangs.
-            if (ev->id && state_ == State::Connected) ack(*ev->id);
+            // The server asked for an ack: answer on the same link, so its callback never hangs.
+            if (id && link == connects_) ack(*id);
             return;
         }
         case sio::Type::Ack: {
@@ -326,10 +399,22 @@ void SioClient::handle_packet(sio::Packet p) {
 }
 
 int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
+    if (wsi != wsi_) {
+        if (in_connect_ && !wsi_) {
+            wsi_ = wsi;  // lws calls back before it has told us the new wsi
+        } else {
+            // Not ours (any more): close it, change nothing else.
+            lws_set_opaque_user_data(wsi, nullptr);
+            const bool closing = reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR ||
+                                 reason == LWS_CALLBACK_CLIENT_CLOSED ||
+                                 reason == LWS_CALLBACK_WSI_DESTROY;
+            return closing ? 0 : -1;
+        }
+    }
     switch (reason) {
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
             wsi_ = nullptr;  // lws frees it after this callback
-            drop(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
+            fail(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
             return 0;
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             LOGD(log_, name_.c_str(), "WebSocket open, awaiting the Engine.IO handshake");
@@ -347,14 +432,15 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
             if (!rx_too_big_) rx_.append(static_cast<const char*>(in), len);
             if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
             if (rx_too_big_) {
-                drop("a frame over " + std::to_string(max_frame()) + " bytes");
+                fail("a frame over " + std::to_string(max_frame()) + " bytes");
                 return -1;
             }
             const bool binary = lws_frame_is_binary(wsi);
             std::string frame;
             frame.swap(rx_);
             handle_frame(frame, binary);
-            return 0;
+            // The frame may have ended this link (fail() released it): lws must close it.
+            return wsi == wsi_ ? 0 : -1;
         }
         case LWS_CALLBACK_CLIENT_WRITEABLE: {
             if (out_.empty()) return 0;
@@ -362,7 +448,7 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
             const size_t n = frame.size() - LWS_PRE;
             auto* p = reinterpret_cast<unsigned char*>(&frame[LWS_PRE]);
             if (lws_write(wsi, p, n, LWS_WRITE_TEXT) < static_cast<int>(n)) {
-                drop("write failed");
+                fail("write failed");
                 return -1;
             }
             out_bytes_ -= n;
@@ -375,7 +461,7 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
             return 0;
         case LWS_CALLBACK_CLIENT_CLOSED:
             wsi_ = nullptr;
-            drop("the server closed the connection");
+            fail("the server closed the connection");
             return 0;
         default:
             return 0;

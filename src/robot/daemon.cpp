@@ -1,5 +1,7 @@
 #include "robot/daemon.h"
 
+#include <algorithm>
+
 namespace robotd {
 
 namespace {
@@ -47,7 +49,7 @@ bool Daemon::start(Config config, std::string* error) {
     std::unique_ptr<Driver> driver = make_driver(config, loop_, log_, error);
     if (!driver) return false;
     config_ = std::move(config);
-    log_.set_secrets(config_secrets(config_));
+    set_secrets();
     if (!config_.misc.secure_cert)
         LOGW(log_, kTag,
              "TLS certificate verification is OFF ([misc] secure_cert=false): "
@@ -55,20 +57,28 @@ bool Daemon::start(Config config, std::string* error) {
     log_endpoints();
     discovery_ = std::make_unique<Discovery>(loop_, log_, config_);
     media_ = std::make_unique<Media>(loop_, config_, *discovery_);
-    sessions_ = std::make_unique<Sessions>(loop_, config_, *discovery_, std::move(driver));
-    sessions_->set_media({[this](bool on) { media_->set_video(on); },
-                          [this](const RobotSettings& s) { media_->apply_settings(s); },
-                          [this] { return media_->video_running(); },
-                          [this](const std::string& control, int percent) {
-                              media_->set_camera_control(control, percent);
-                          }});
+    robot_ = std::make_unique<Robot>(
+        loop_, config_, *discovery_, std::move(driver),
+        MediaControl{[this](bool on) { media_->set_video(on); },
+                     [this](const RobotSettings& s) { media_->apply_settings(s); },
+                     [this] { return media_->video_running(); },
+                     [this](const std::string& control, int percent) {
+                         media_->set_camera_control(control, percent);
+                     }});
     discovery_->on_resolved([this](LookupId id) {
-        sessions_->resolved(id);
+        robot_->resolved(id);
         media_->resolved(id);
     });
-    sessions_->start();
+    robot_->start();
     discovery_->start();
     return true;
+}
+
+void Daemon::set_secrets() {
+    std::vector<std::string> secrets = config_secrets(config_);
+    if (discovery_ && discovery_->endpoints().wifi)
+        secrets.push_back(discovery_->endpoints().wifi->password);
+    log_.set_secrets(std::move(secrets));
 }
 
 void Daemon::log_endpoints() const {
@@ -96,21 +106,38 @@ void Daemon::reload() {
         LOGE(log_, kTag, "config not reloaded (%s); the running config stays", why.c_str());
         return;
     }
-    Config previous = config_;
-    stop();  // both refer to the config about to be replaced
-    std::string error;
-    if (!start(std::move(r.config), &error)) {
-        LOGE(log_, kTag, "config not reloaded (%s); the running config stays", error.c_str());
-        loop_.set_tls(tls_settings(previous), &error);
-        start(std::move(previous), &error);
+    const std::vector<std::string> changed = changed_keys(config_, r.config);
+    if (changed.empty()) {
+        LOGI(log_, kTag, "config unchanged: nothing to re-apply");
         return;
+    }
+    std::string list;
+    for (const auto& k : changed) list += (list.empty() ? "" : ", ") + k;
+    LOGI(log_, kTag, "config changed: %s", list.c_str());
+
+    Config previous = std::move(config_);
+    config_ = std::move(r.config);  // every part sees the new values from here on
+    set_secrets();
+    discovery_->reconfigure();
+    robot_->reconfigure(previous, changed);
+    // TODO(merge): Media::reconfigure() restarts only the stream whose settings changed.
+    const bool media = std::any_of(changed.begin(), changed.end(), [](const std::string& k) {
+        return k.rfind("camera.", 0) == 0 || k.rfind("ffmpeg.", 0) == 0 ||
+               k.rfind("media.", 0) == 0 || k == "robot.stream_key" || k == "robot.camera_id" ||
+               k == "misc.discovered_scheme";
+    });
+    if (media) {
+        media_.reset();
+        media_ = std::make_unique<Media>(loop_, config_, *discovery_);
+        for (LookupId id : {LookupId::RelayHost, LookupId::VideoPort, LookupId::AudioPort})
+            media_->resolved(id);
     }
     LOGI(log_, kTag, "config reloaded");
 }
 
 void Daemon::stop() {
-    sessions_.reset();  // sends the final stop to the hardware
-    media_.reset();     // joins the encoder threads
+    robot_.reset();  // sends the final stop to the hardware
+    media_.reset();  // stops the encoder threads
     discovery_.reset();
 }
 

@@ -1,5 +1,5 @@
 // The LetsRobot application on the loop: owns the running config and what hangs off it
-// (discovery, the sessions and the hardware driver), and re-reads it on SIGHUP.
+// (discovery, media, the robot's sessions and driver), and re-reads it on SIGHUP.
 #pragma once
 
 #include <memory>
@@ -11,7 +11,7 @@
 #include "net/loop.h"
 #include "robot/discovery.h"
 #include "robot/media.h"
-#include "robot/sessions.h"
+#include "robot/robot.h"
 
 namespace robotd {
 
@@ -23,21 +23,25 @@ class Daemon {
     // Adopts an already loaded, valid config and starts work; false (with `error`) when
     // something it names cannot be had (an unknown driver type, say).
     bool start(Config config, std::string* error);
-    // Re-reads the config file; a bad file keeps the running config.
+    // Re-reads the config file and re-applies only what changed; a bad file keeps the
+    // running config, an unchanged one changes nothing.
     void reload();
     void stop();
 
   private:
     void log_endpoints() const;
+    void set_secrets();
 
     Loop& loop_;
     Logger& log_;
     std::string config_path_;
     std::vector<std::string> overrides_;
+    // Every part below refers to this one object; a reload assigns it in place and then
+    // tells each part what changed.
     Config config_;
     std::unique_ptr<Discovery> discovery_;
-    std::unique_ptr<Media> media_;        // after discovery_, before sessions_:
-    std::unique_ptr<Sessions> sessions_;  // each is destroyed before what it uses
+    std::unique_ptr<Media> media_;  // after discovery_, before robot_:
+    std::unique_ptr<Robot> robot_;  // each is destroyed before what it uses
 };
 
 // Writes config diagnostics to the log: errors, warnings (file:line) and the notice.

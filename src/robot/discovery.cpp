@@ -1,5 +1,7 @@
 #include "robot/discovery.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 
 namespace robotd {
@@ -9,6 +11,15 @@ namespace {
 constexpr RetryRules kRetry{1000, 60000, 0};
 constexpr const char* kTag = "discovery";
 }  // namespace
+
+// Which setting names the server that keeps failing.
+std::string Discovery::hint(const LookupSpec& spec) const {
+    const bool api = spec.server.str() == config_.misc.api_server.str() &&
+                     spec.server.str() != config_.misc.info_server.str();
+    std::string h = api ? "[misc] api_server" : "[misc] info_server";
+    if (spec.id == LookupId::Wifi) h += " and [misc] secret_key";
+    return h + " (" + spec.server.str() + ")";
+}
 
 struct Discovery::Task {
     Task(Discovery& d, LookupSpec s)
@@ -36,6 +47,51 @@ void Discovery::start() {
     for (auto& spec : plan_lookups(config_)) run(add(std::move(spec)));
 }
 
+void Discovery::reconfigure() {
+    std::vector<LookupSpec> plan = plan_lookups(config_);
+    if (endpoints_.owner) plan.push_back(moderators_lookup(config_, *endpoints_.owner));
+    // Lookups no longer planned go (their answers with them); changed or new ones run now;
+    // the others keep their answers and their state.
+    std::vector<std::unique_ptr<Task>> kept;
+    for (auto& t : tasks_) {
+        const auto it = std::find_if(plan.begin(), plan.end(),
+                                     [&](const LookupSpec& s) { return s.id == t->spec.id; });
+        if (it == plan.end()) {
+            forget(t->spec.id);
+            continue;
+        }
+        if (it->server.str() != t->spec.server.str() || it->target != t->spec.target) {
+            t->spec = std::move(*it);
+            t->resolved = false;
+            t->retry.reset();
+            run(*t);
+        }
+        plan.erase(it);
+        kept.push_back(std::move(t));
+    }
+    tasks_ = std::move(kept);
+    for (auto& spec : plan) run(add(std::move(spec)));
+}
+
+void Discovery::forget(LookupId id) {
+    switch (id) {
+        case LookupId::RelayHost:
+            endpoints_.relay_host.reset();
+            break;
+        case LookupId::VideoPort:
+            endpoints_.video_port.reset();
+            break;
+        case LookupId::AudioPort:
+            endpoints_.audio_port.reset();
+            break;
+        case LookupId::Wifi:
+            endpoints_.wifi.reset();
+            break;
+        default:
+            break;
+    }
+}
+
 void Discovery::refresh(LookupId id) {
     for (auto& t : tasks_) {
         if (t->spec.id != id || t->get.busy() || t->retry.pending()) continue;
@@ -60,13 +116,24 @@ void Discovery::done(Task& t, const HttpResult& r) {
     std::string why = r.error, summary;
     if (r.ok) why = apply(t.spec.id, r.body, &summary);
     if (!why.empty()) {
+        // Offline, a line per attempt would fill an SD card: the first failure, then a summary
+        // at growing intervals, then one line when it answers again.
         const RetryPolicy::Step step = t.retry.failed();
-        LOGW(log_, kTag, "%s lookup failed (%s: %s); retry %u in %.1f s", t.spec.name, url.c_str(),
-             why.c_str(), step.failures, step.delay_ms / 1000.0);
+        const double delay_s = step.delay_ms / 1000.0;
+        if (step.report == RetryPolicy::Report::Summary)
+            LOGW(log_, kTag, "%s lookup: still failing after %s: %s; check %s", t.spec.name,
+                 t.retry.outage_text().c_str(), why.c_str(), hint(t.spec).c_str());
+        else
+            LOG_AT(log_,
+                   step.report == RetryPolicy::Report::First ? LogLevel::Warn : LogLevel::Debug,
+                   kTag, "%s lookup failed (%s: %s); attempt %u, retry in %.1f s", t.spec.name,
+                   url.c_str(), why.c_str(), step.failures, delay_s);
         return;
     }
     t.resolved = true;
-    t.retry.succeeded();
+    const std::string outage = t.retry.outage_text();
+    if (t.retry.succeeded())
+        LOGI(log_, kTag, "%s lookup answers again after %s", t.spec.name, outage.c_str());
     LOGI(log_, kTag, "%s: %s", t.spec.name, summary.c_str());
     if (t.spec.id == LookupId::Owner && endpoints_.owner) {
         // Moderators belong to the owner the server names; ask (again) for that owner.

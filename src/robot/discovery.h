@@ -34,6 +34,9 @@ class Discovery {
     Discovery& operator=(const Discovery&) = delete;
 
     void start();
+    // The config (the object this refers to) changed (SIGHUP): runs the lookups whose URL
+    // changed or that are new, drops those no longer needed; the others stay as they are.
+    void reconfigure();
     // Looks one endpoint up again (a session whose server moved calls this).
     void refresh(LookupId id);
     const Endpoints& endpoints() const { return endpoints_; }
@@ -45,6 +48,8 @@ class Discovery {
     Task& add(LookupSpec spec);
     void run(Task& t);
     void done(Task& t, const HttpResult& r);
+    std::string hint(const LookupSpec& spec) const;
+    void forget(LookupId id);
     // Applies a reply; returns the reason when it does not parse.
     std::string apply(LookupId id, const std::string& body, std::string* summary);
 

@@ -7,36 +7,58 @@ namespace robotd {
 
 namespace {
 
-bool anonymous(const DriveCommand& c) {
-    return c.anonymous || c.user.empty();
+// What every command-like input is judged by.
+struct Request {
+    const std::string& robot_id;
+    const std::string& user;
+    bool anonymous;
+    const std::string& command;  // "pointer" for a pointer event
+    bool straight;               // table mode refuses it
+};
+
+bool anonymous(const Request& r) {
+    return r.anonymous || r.user.empty();
 }
 
 // Names grant rights only to signed-in users: "anonymous" plus a borrowed name is no one.
-bool is_user(const DriveCommand& c, const std::string& name) {
-    return !anonymous(c) && !name.empty() && iequals(c.user, name);
+bool is_user(const Request& r, const std::string& name) {
+    return !anonymous(r) && !name.empty() && iequals(r.user, name);
 }
 
 std::string quoted(const std::string& s) {
     return "'" + excerpt(s) + "'";
 }
 
+Decision decide_request(const PolicyState& s, const Request& r) {
+    const auto refuse = [&](Verdict v, std::string why) {
+        return Decision{v, quoted(r.command) + " from " + quoted(r.user) + " refused: " + why, why};
+    };
+    if (r.robot_id != s.robot_id)
+        return {
+            Verdict::OtherRobot,
+            quoted(r.command) + " from " + quoted(r.user) + " is for robot " + quoted(r.robot_id),
+            "for robot " + quoted(r.robot_id)};
+    if (!s.anon_control && anonymous(r))
+        return refuse(Verdict::Anonymous, "anonymous control is off");
+    if (s.table_mode && r.straight) return refuse(Verdict::TableMode, "table mode");
+    if (s.exclusive_user && !is_user(r, *s.exclusive_user))
+        return refuse(Verdict::Exclusive, "exclusive control by " + quoted(*s.exclusive_user));
+    if (name_in(r.command, s.owner_commands) && !is_user(r, s.owner))
+        return refuse(Verdict::OwnerOnly, "only the owner may send it");
+    return {Verdict::Accept, quoted(r.command) + " from " + quoted(r.user) + " accepted", ""};
+}
+
 }  // namespace
 
 Decision decide(const PolicyState& s, const CommandMessage& m) {
     const DriveCommand& c = m.command;
-    const std::string what = quoted(c.command) + " from " + quoted(c.user);
-    if (m.robot_id != s.robot_id)
-        return {Verdict::OtherRobot, what + " is for robot " + quoted(m.robot_id)};
-    if (!s.anon_control && anonymous(c))
-        return {Verdict::Anonymous, what + " refused: anonymous control is off"};
-    if (s.table_mode && name_in(c.command, s.straight_commands))
-        return {Verdict::TableMode, what + " refused: table mode"};
-    if (s.exclusive_user && !is_user(c, *s.exclusive_user))
-        return {Verdict::Exclusive,
-                what + " refused: exclusive control by " + quoted(*s.exclusive_user)};
-    if (name_in(c.command, s.owner_commands) && !is_user(c, s.owner))
-        return {Verdict::OwnerOnly, what + " refused: only the owner may send it"};
-    return {Verdict::Accept, what + " accepted"};
+    return decide_request(
+        s, {m.robot_id, c.user, c.anonymous, c.command, name_in(c.command, s.straight_commands)});
+}
+
+Decision decide(const PolicyState& s, const PointerMessage& m) {
+    static const std::string kPointer = "pointer";
+    return decide_request(s, {m.robot_id, m.event.user, m.event.anonymous, kPointer, false});
 }
 
 ChatRank chat_rank(const PolicyState& s, const std::string& user, bool anonymous) {

@@ -1,5 +1,6 @@
-// Who may drive: the rules that accept or refuse a viewer's command (robot id, anonymous
-// control, table mode, exclusive control, owner-only commands). Pure; the caller logs.
+// Who may drive: the rules that accept or refuse every command-like input, commands and
+// pointer events alike (robot id, anonymous control, table mode, exclusive control, owner-only
+// commands). Pure; the caller logs.
 #pragma once
 
 #include <optional>
@@ -25,7 +26,8 @@ enum class Verdict { Accept, OtherRobot, Anonymous, TableMode, Exclusive, OwnerO
 
 struct Decision {
     Verdict verdict;
-    std::string reason;  // one line for the log
+    std::string reason;  // one line for the log: what, from whom, and why
+    std::string why;     // just why: "anonymous control is off", ...
 };
 
 // The rules in order, the first that refuses wins: robot_id must be ours; anonymous users
@@ -34,6 +36,10 @@ struct Decision {
 // owner. User names and commands compare ASCII case-insensitively; an anonymous sender is
 // never the owner or the exclusive user, whatever name it carries.
 Decision decide(const PolicyState& s, const CommandMessage& m);
+// The same rules for a pointer event (a click on the video drives too): robot_id, anonymous
+// control and exclusive control apply; table mode does not (it names straight commands); it
+// is owner-only when owner_commands lists "pointer".
+Decision decide(const PolicyState& s, const PointerMessage& m);
 
 // Who may send which chat command (PROTOCOL.md): the owner ranks above moderators, who rank
 // above everyone else.

@@ -1,76 +1,76 @@
-// The robot's four socket.io sessions (PROTOCOL.md's table): control, chat, app (video
-// status) and user; what each sends on a timer, and where what each receives goes.
+// The robot's four socket.io sessions (PROTOCOL.md's table), one small handler each: what a
+// session sends on its timers and where the events it receives go. Robot wires them.
 #pragma once
 
 #include <functional>
-#include <memory>
-#include <optional>
 #include <string>
 
 #include "core/config.h"
-#include "hw/driver.h"
-#include "hw/motion.h"
 #include "net/child.h"
-#include "net/sio_client.h"
 #include "robot/chat.h"
 #include "robot/discovery.h"
+#include "robot/drive.h"
+#include "robot/link.h"
 #include "robot/policy.h"
 
 namespace robotd {
 
-// What the sessions hand to the media side (the media pipeline implements it later).
+// What the sessions ask of the media side, and the truth they report about it.
 struct MediaControl {
     std::function<void(bool on)> video;  // VIDON / VIDOFF
     std::function<void(const RobotSettings&)> settings;
-    // The truth for send_video_status.
-    std::function<bool()> video_running;
+    std::function<bool()> video_running;  // for send_video_status
     // The owner's ".brightness N" etc.: a checked control name and 0..100.
     std::function<void(const std::string& control, int percent)> camera_control;
 };
 
-class Sessions {
+// Chat messages from the chat session and the woot room: logged; the owner's camera
+// controls act. (Chat commands by rank and speech build on this.)
+class ChatHandler {
   public:
-    // Takes the driver; `discovery` must outlive this.
-    Sessions(Loop& loop, const Config& config, Discovery& discovery,
-             std::unique_ptr<Driver> driver);
-    ~Sessions();  // a final stop goes to the hardware
-    Sessions(const Sessions&) = delete;
-    Sessions& operator=(const Sessions&) = delete;
-
-    // Opens the app and user sessions; control and chat open once discovery finds them.
-    void start();
-    // Discovery learnt something: (re)target a session, refresh owner, moderators, settings.
-    void resolved(LookupId id);
-    void set_media(MediaControl media) { media_ = std::move(media); }
-
-    const PolicyState& policy() const { return policy_; }
+    ChatHandler(Logger& log, const Config& config, const PolicyState& policy,
+                const MediaControl& media)
+        : log_(log), config_(config), policy_(policy), media_(media) {}
+    void message(const cJSON* payload, const char* session);
 
   private:
-    void on_command(const sio::Event& ev, const char* session);
-    void on_custom_event(const sio::Event& ev, const char* session);
-    void on_chat(const sio::Event& ev, const char* session);
-    void on_camera_command(const ChatMessage& m, const char* session);
-    void on_app_event(const sio::Event& ev);
-    void on_user_event(const sio::Event& ev);
-    bool common_event(const sio::Event& ev, const char* session);
-    void identify(SioClient& client, const char* event);
-    void send_video_status();
-    void send_ip_information();
-    void reverse_ssh(bool start);
-    Url discovered_url(const HostPort& hp) const;
-    std::string quoted_robot_id() const;
+    void camera_command(const ChatMessage& m, const char* session);
 
-    Loop& loop_;
     Logger& log_;
     const Config& config_;
-    Discovery& discovery_;
-    std::unique_ptr<Driver> driver_;
-    Motion motion_;
-    PolicyState policy_;
-    MediaControl media_;
+    const PolicyState& policy_;
+    const MediaControl& media_;
+};
 
-    SioClient control_, chat_, app_, user_;
-    Timer control_identify_, chat_identify_, video_status_, ip_info_;
+// control: identifies with robot_id; command_to_robot drives; a lost link stops the robot.
+void route_control(Link& link, const Config& config, Drive& drive, Discovery& discovery);
+// chat: identifies with identify_robot_id; chat_message_with_name goes to the chat handler.
+void route_chat(Link& link, const Config& config, ChatHandler& chat, Discovery& discovery);
+// user: message_removed, the woot room's chat, user_blocked and user_timeout.
+void route_user(Link& link, const Config& config, ChatHandler& chat);
+
+// app: video status every video_status_interval, the robot's address every minute,
+// exclusive control, settings changes, VIDOFF/VIDON and reverse SSH.
+class AppSession {
+  public:
+    AppSession(Loop& loop, Link& link, const Config& config, PolicyState& policy,
+               Discovery& discovery, const MediaControl& media);
+    AppSession(const AppSession&) = delete;
+    AppSession& operator=(const AppSession&) = delete;
+
+  private:
+    void send_video_status();
+    void send_ip_information();
+    void exclusive_control(const cJSON* arg);
+    void command(const cJSON* arg);
+    void reverse_ssh(bool start);
+
+    Logger& log_;
+    Link& link_;
+    const Config& config_;
+    PolicyState& policy_;
+    const MediaControl& media_;
+    Timer video_status_, ip_info_;
     Child reverse_ssh_;
 };
 

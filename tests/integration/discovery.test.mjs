@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { startPeer, peerConfig, writeConfig, startRobotd, allLookups } from './lib.mjs';
 
 const answered = (name) => new RegExp(` I discovery: ${name}: `);
-const failed = (name, n) => new RegExp(` W discovery: ${name} lookup failed .*; retry ${n} in `);
+// The first failure of an outage is a warning, the next ones debug lines (robotd runs with -v).
+const failed = (name, n) => new RegExp(` ${n === 1 ? 'W' : 'D'} discovery: ${name} lookup failed .*; attempt ${n}, retry in `);
 
 describe('discovery', () => {
     let peer;
@@ -184,11 +185,14 @@ describe('discovery', () => {
         try {
             const first = await robot.wait(failed('control', 1));
             const second = await robot.wait(failed('control', 2), { timeoutMs: 5000 });
-            const delay = (l) => Number(/retry \d+ in ([\d.]+) s/.exec(l)[1]);
+            const delay = (l) => Number(/retry in ([\d.]+) s/.exec(l)[1]);
             assert.equal(delay(first), 1.0);
             assert.ok(delay(second) >= 1.0 && delay(second) <= 2.0, second);
             // The api server still answers: one dead server does not stop the others.
             await robot.wait(answered('robot settings'));
+            // Offline, the log stays readable: one warning per endpoint, not one per attempt.
+            await robot.wait(failed('control', 4), { timeoutMs: 15000 });
+            assert.equal(robot.log.count(/ W discovery: control lookup/), 1);
         } finally {
             assert.equal((await robot.stop()).code, 0);
         }

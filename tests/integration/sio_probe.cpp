@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     int status = 1;
     const std::string event = argv[3], arg = argv[4];
     SioClient* self = nullptr;
-    SioClient client(loop, "probe",
+    SioClient client(loop, "probe", "",
                      {[&] {
                           self->emit_with_ack(event, arg, [&](const cJSON* args) {
                               printf("%s\n", json_text(args).c_str());
