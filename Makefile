@@ -3,6 +3,7 @@
 #   make CROSS=aarch64    build build/aarch64/robotd (also CROSS=armhf)
 #   make test             install what is missing, build, run every test suite
 #   make run              install what is missing, build, start the local peer and robotd
+#                         (ARGS="-v" passes options on to robotd)
 #   make bench            benchmarks against the reference (printed, not asserted)
 # Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
 # everything is there).
@@ -80,14 +81,16 @@ deps-peer:
 test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe
 	@tests/run-all.sh
 
+# ARGS: options for robotd, e.g. make run ARGS="-v".
+ARGS ?=
 run: deps-peer $(BUILD)/robotd
-	@tests/run-local.sh
+	@tests/run-local.sh $(ARGS)
 
-# The daemon for this ARCH starts and reads the reference sample (under qemu-user for a
-# cross build): more than linking.
+# The daemon for this ARCH starts and reads a whole file in the reference layout, the
+# project's own fixture (under qemu-user for a cross build): more than linking.
 qemu-smoke: all
 	$(QEMU) $(BUILD)/robotd --version
-	$(QEMU) $(BUILD)/robotd --check-config --config $(or $(ROBOTD_SHARED),../shared)/reference/letsrobot.sample.conf >/dev/null
+	$(QEMU) $(BUILD)/robotd --check-config --config tests/fixtures/letsrobot.conf >/dev/null
 
 # The virtual board (tests/vm): Debian's arm64 kernel and an initramfs with the aarch64 robotd,
 # for QEMU's 'virt' machine. make-image.sh does nothing when its outputs are up to date.

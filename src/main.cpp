@@ -1,5 +1,6 @@
 // robotd's entry point: wiring only. Parses the command line, loads the config, builds
 // the one context (logger, loop, daemon) and runs the loop until SIGTERM/SIGINT.
+#include <syslog.h>  // _PATH_LOG
 #include <unistd.h>
 
 #include <csignal>
@@ -27,8 +28,9 @@ void print_diags(const std::vector<ConfigDiag>& diags) {
         const char* level = d.level == ConfigDiag::Level::Error     ? "error"
                             : d.level == ConfigDiag::Level::Warning ? "warning"
                                                                     : "note";
-        fprintf(stderr, "robotd: %s%s%s: %s\n", d.where.c_str(), d.where.empty() ? "" : ": ", level,
-                d.message.c_str());
+        // A message may quote a value from the file: escaped like any log line.
+        fprintf(stderr, "robotd: %s%s%s: %s\n", escape_log_text(d.where).c_str(),
+                d.where.empty() ? "" : ": ", level, escape_log_text(d.message).c_str());
     }
 }
 
@@ -40,6 +42,16 @@ int check_config(const ConfigResult& r) {
     if (ok) fputs(format_config(r.config).c_str(), stdout);
     fprintf(stderr, "robotd: config %s\n", ok ? "OK" : "has errors");
     return ok ? 0 : 2;
+}
+
+// Where log lines go: as asked (syslog by default without a terminal), but stderr when no
+// syslog daemon listens (containers, minimal images): a daemon that logs nowhere is silent
+// about why it stopped. `fallback` says why syslog was not taken.
+LogSink choose_sink(const CliOptions& o, std::string* fallback) {
+    const bool want_syslog = o.sink == CliOptions::Sink::Syslog ||
+                             (o.sink == CliOptions::Sink::Auto && !isatty(STDERR_FILENO));
+    if (!want_syslog) return LogSink::Stderr;
+    return syslog_reachable(_PATH_LOG, fallback) ? LogSink::Syslog : LogSink::Stderr;
 }
 
 // The one context: everything the daemon owns, built here and nowhere else.
@@ -73,10 +85,8 @@ int main(int argc, char** argv) {
     ConfigResult config = load_config(o.config_path, o.overrides);
     if (o.check_config) return check_config(config);
 
-    const LogSink sink = o.sink == CliOptions::Sink::Syslog   ? LogSink::Syslog
-                         : o.sink == CliOptions::Sink::Stderr ? LogSink::Stderr
-                         : isatty(STDERR_FILENO)              ? LogSink::Stderr
-                                                              : LogSink::Syslog;
+    std::string no_syslog;
+    const LogSink sink = choose_sink(o, &no_syslog);
     const LogLevel level = o.verbosity > 0 ? LogLevel::Debug : LogLevel::Info;
     int lws_levels = LLL_ERR | LLL_WARN;
     if (o.verbosity > 1) lws_levels |= LLL_NOTICE;
@@ -90,6 +100,11 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     App app(level, sink, o);
+    // Until robotd runs, every error also reaches stderr: whoever started it sees why not.
+    app.log.set_errors_to_stderr(true);
+    if (!no_syslog.empty())
+        LOGW(app.log, "robotd", "syslog is not available (%s); logging to stderr",
+             no_syslog.c_str());
     app.log.set_secrets(config_secrets(config.config));
     log_config_diags(app.log, config.diags);
     if (!config.ok()) {
@@ -120,6 +135,7 @@ int main(int argc, char** argv) {
         LOGE(app.log, "robotd", "%s", error.c_str());
         return 2;
     }
+    app.log.set_errors_to_stderr(false);
     app.loop.run();
     LOGI(app.log, "robotd", "stopped");
     return 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the local LetsRobot-compatible server (tests/peer) on loopback, and robotd
-# against it with a test-pattern camera and a tone. Ctrl-C stops both.
+# against it with a test-pattern camera and a tone. Ctrl-C stops both. Arguments are passed
+# on to robotd: tests/run-local.sh -v (make run ARGS="-v").
 #   PEER_PORT=18080  first of the peer's nine ports (see tests/peer/README.md)
 #   EIO=4            socket.io major the peer speaks: 4 (Engine.IO 4) or 3 (Engine.IO 3)
 set -euo pipefail

@@ -64,12 +64,14 @@ std::string usage_text() {
            "      --check-config    validate, print the effective config (secrets masked),\n"
            "                        exit 0 when valid, 2 when not\n"
            "  -v, --verbose         more log (-vv: also libwebsockets' notices)\n"
-           "      --syslog          log to syslog (the default when stderr is not a terminal)\n"
+           "      --syslog          log to syslog (the default when stderr is not a terminal);\n"
+           "                        stderr when no syslog daemon listens on /dev/log\n"
            "      --stderr          log to stderr even when it is not a terminal\n"
            "  -h, --help            this text\n"
            "  -V, --version         print the version\n"
            "\n"
            "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP re-reads the config.\n"
+           "Errors that stop robotd from starting always reach stderr, whatever the log.\n"
            "Exit status: 0 clean stop, 1 runtime failure, 2 bad command line or config.\n";
 }
 

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <limits>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -89,17 +89,27 @@ bool set_int(int& field, std::string_view text, int lo, int hi) {
     return true;
 }
 
-// MPEG-1 and the jsmpeg viewer work in 2x2 chroma blocks, so sizes must be even.
+// MPEG-1 and the jsmpeg viewer work in 2x2 chroma blocks, so sizes must be even; MPEG-1
+// writes a size in 12 bits, so 4094 is the largest even one.
 bool set_resolution(int& field, std::string_view text) {
     const auto value = parse_int(text);
-    if (!value || *value < 16 || *value > 4096 || *value % 2 != 0) return false;
+    if (!value || *value < 16 || *value > 4094 || *value % 2 != 0) return false;
     field = *value;
     return true;
 }
 
-bool set_seconds(double& field, std::string_view text, bool zero_ok) {
+// Seconds become milliseconds in 32 bits downstream: the bound keeps them far from wrapping.
+bool set_seconds(double& field, std::string_view text, double lo, double hi) {
     const auto value = parse_double(text);
-    if (!value || *value < 0 || (!zero_ok && *value == 0)) return false;
+    if (!value || *value < lo || *value > hi) return false;
+    field = *value;
+    return true;
+}
+
+// One of `allowed`, exactly.
+bool set_int_of(int& field, std::string_view text, std::initializer_list<int> allowed) {
+    const auto value = parse_int(text);
+    if (!value || std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) return false;
     field = *value;
     return true;
 }
@@ -165,18 +175,17 @@ std::string show_eio(EioMode mode) {
     return "auto";
 }
 
-constexpr int kIntMax = std::numeric_limits<int>::max();
-
 constexpr std::string_view kBoolForm = "true or false (also yes/no, on/off, 1/0)";
-constexpr std::string_view kResForm = "an even integer 16..4096";
-constexpr std::string_view kBitrateForm = "an integer 1..100000 (kbit/s)";
-constexpr std::string_view kDelayForm = "a number of seconds >= 0";
+constexpr std::string_view kResForm = "an even integer 16..4094";
+constexpr std::string_view kDelayForm = "a number of seconds 0..60";
 constexpr std::string_view kListForm = "a comma-separated list of commands";
 constexpr std::string_view kCommandForm =
     "a command line with balanced quotes (run without a shell)";
-constexpr std::string_view kUrlForm = "a host name or a URL such as https://host:port";
+constexpr std::string_view kUrlForm =
+    "a host name or a URL such as https://host:port (port 1..65535)";
 constexpr std::string_view kFollowerUrlForm =
-    "a host name, a URL such as https://host:port, or empty for the info server's host";
+    "a host name, a URL such as https://host:port (port 1..65535), or empty for the info "
+    "server's host";
 
 // A key robotd reads. The table below is in the reference layout's order, which
 // format_config follows.
@@ -210,11 +219,11 @@ const UsedKey kUsedKeys[] = {
      [](Draft& d, std::string_view v) { return set_text(d.config.robot.api_key, v); },
      [](const Config& c) { return c.robot.api_key; }, true},
     {"robot", "turn_delay", kDelayForm,
-     [](Draft& d, std::string_view v) { return set_seconds(d.config.robot.turn_delay, v, true); },
+     [](Draft& d, std::string_view v) { return set_seconds(d.config.robot.turn_delay, v, 0, 60); },
      [](const Config& c) { return show_double(c.robot.turn_delay); }, false},
     {"robot", "straight_delay", kDelayForm,
      [](Draft& d, std::string_view v) {
-         return set_seconds(d.config.robot.straight_delay, v, true);
+         return set_seconds(d.config.robot.straight_delay, v, 0, 60);
      },
      [](const Config& c) { return show_double(c.robot.straight_delay); }, false},
 
@@ -261,21 +270,22 @@ const UsedKey kUsedKeys[] = {
     {"ffmpeg", "audio_channels", "1 or 2",
      [](Draft& d, std::string_view v) { return set_int(d.config.ffmpeg.audio_channels, v, 1, 2); },
      [](const Config& c) { return std::to_string(c.ffmpeg.audio_channels); }, false},
-    {"ffmpeg", "audio_bitrate", kBitrateForm,
+    // The bitrates MPEG-1 Layer II has at 32, 44.1 and 48 kHz; the encoder refuses others.
+    {"ffmpeg", "audio_bitrate",
+     "one of 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384 (kbit/s)",
      [](Draft& d, std::string_view v) {
-         return set_int(d.config.ffmpeg.audio_bitrate, v, 1, 100000);
+         return set_int_of(d.config.ffmpeg.audio_bitrate, v,
+                           {32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384});
      },
      [](const Config& c) { return std::to_string(c.ffmpeg.audio_bitrate); }, false},
     // The rates MP2 has and the jsmpeg viewer plays.
     {"ffmpeg", "audio_sample_rate", "32000, 44100 or 48000",
      [](Draft& d, std::string_view v) {
-         const auto rate = parse_int(v);
-         if (!rate || (*rate != 32000 && *rate != 44100 && *rate != 48000)) return false;
-         d.config.ffmpeg.audio_sample_rate = *rate;
-         return true;
+         return set_int_of(d.config.ffmpeg.audio_sample_rate, v, {32000, 44100, 48000});
      },
      [](const Config& c) { return std::to_string(c.ffmpeg.audio_sample_rate); }, false},
-    {"ffmpeg", "video_bitrate", kBitrateForm,
+    // MPEG-1 states the rate in 18 bits of 400 bit/s: 104857 kbit/s at most.
+    {"ffmpeg", "video_bitrate", "an integer 1..100000 (kbit/s)",
      [](Draft& d, std::string_view v) {
          return set_int(d.config.ffmpeg.video_bitrate, v, 1, 100000);
      },
@@ -298,8 +308,8 @@ const UsedKey kUsedKeys[] = {
     {"tts", "delay_tts", kBoolForm,
      [](Draft& d, std::string_view v) { return set_bool(d.config.tts.delay_tts, v); },
      [](const Config& c) { return show_bool(c.tts.delay_tts); }, false},
-    {"tts", "delay", "a whole number of seconds >= 0",
-     [](Draft& d, std::string_view v) { return set_int(d.config.tts.delay, v, 0, kIntMax); },
+    {"tts", "delay", "a whole number of seconds 0..60",
+     [](Draft& d, std::string_view v) { return set_int(d.config.tts.delay, v, 0, 60); },
      [](const Config& c) { return std::to_string(c.tts.delay); }, false},
 
     {"misc", "info_server", kUrlForm,
@@ -343,14 +353,14 @@ const UsedKey kUsedKeys[] = {
     {"misc", "ca_file", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.misc.ca_file, v); },
      [](const Config& c) { return c.misc.ca_file; }, false},
-    {"misc", "video_status_interval", "a whole number of seconds >= 1",
+    {"misc", "video_status_interval", "a whole number of seconds 1..3600",
      [](Draft& d, std::string_view v) {
-         return set_int(d.config.misc.video_status_interval, v, 1, kIntMax);
+         return set_int(d.config.misc.video_status_interval, v, 1, 3600);
      },
      [](const Config& c) { return std::to_string(c.misc.video_status_interval); }, false},
-    {"misc", "lookup_timeout", "a number of seconds > 0",
+    {"misc", "lookup_timeout", "a number of seconds 1..300",
      [](Draft& d, std::string_view v) {
-         return set_seconds(d.config.misc.lookup_timeout, v, false);
+         return set_seconds(d.config.misc.lookup_timeout, v, 1, 300);
      },
      [](const Config& c) { return show_double(c.misc.lookup_timeout); }, false},
     {"misc", "reverse_ssh_command", kCommandForm,
@@ -400,6 +410,25 @@ const UsedKey kUsedKeys[] = {
      [](Draft& d, std::string_view v) { return set_command(d.config.pipe.command, v); },
      [](const Config& c) { return c.pipe.command; }, false},
 };
+
+// Keys robotd parses (they are in the reference layout, and their values are checked) but
+// nothing in this version acts on. Setting one earns a warning, so that an owner does not
+// wait for speech, say, that this version cannot give. A key leaves this list with the code
+// that reads it.
+struct InertKey {
+    std::string_view section;
+    std::string_view key;
+};
+constexpr InertKey kNotActedOn[] = {
+    {"robot", "api_key"}, {"tts", "type"},         {"tts", "anon_tts"},  {"tts", "filter_url_tts"},
+    {"tts", "ext_chat"},  {"tts", "boot_message"}, {"tts", "delay_tts"}, {"tts", "delay"},
+};
+
+bool acted_on(const UsedKey& key) {
+    return std::none_of(std::begin(kNotActedOn), std::end(kNotActedOn), [&](const InertKey& k) {
+        return k.section == key.section && k.key == key.key;
+    });
+}
 
 // Section names are case-sensitive and key names are not, as in Python's configparser
 // that read these files for the reference client.
@@ -629,6 +658,10 @@ Loader::KeyClass Loader::apply(const std::string& section, const std::string& na
             add(Level::Error, here,
                 "[" + section + "] " + std::string(key->key) + ": expected " +
                     std::string(key->expected) + ", got '" + std::string(value) + "'");
+        } else if (!value.empty() && !acted_on(*key)) {
+            add(Level::Warning, here,
+                "[" + section + "] " + std::string(key->key) +
+                    ": accepted but not acted on by this version");
         }
         return KeyClass::Used;
     }

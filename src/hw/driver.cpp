@@ -5,6 +5,21 @@
 
 namespace robotd {
 
+bool driver_type_supported(std::string_view type) {
+    for (const std::string_view known : kDriverTypes)
+        if (type == known) return true;
+    return false;
+}
+
+std::string driver_types_text() {
+    std::string out;
+    for (const std::string_view known : kDriverTypes) {
+        if (!out.empty()) out += ", ";
+        out += known;
+    }
+    return out;
+}
+
 std::unique_ptr<Driver> make_driver(const Config& config, Loop& loop, Logger& log,
                                     std::string* error) {
     const std::string& type = config.robot.type;
@@ -14,7 +29,7 @@ std::unique_ptr<Driver> make_driver(const Config& config, Loop& loop, Logger& lo
         if (!driver->start(error)) return nullptr;
         return driver;
     }
-    *error = "unknown robot type '" + type + "' (supported: none, pipe)";
+    *error = "unknown robot type '" + type + "' (supported: " + driver_types_text() + ")";
     return nullptr;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -44,7 +45,12 @@ class Driver {
     virtual DriverStats stats() const { return {}; }
 };
 
-// The driver named by config.robot.type ("none", "pipe"). Anything else, or a driver that
+// The `[robot] type` values this build can drive: make_driver's, and --check-config's list.
+constexpr std::string_view kDriverTypes[] = {"none", "pipe"};
+bool driver_type_supported(std::string_view type);
+std::string driver_types_text();  // "none, pipe"
+
+// The driver named by config.robot.type (one of kDriverTypes). Anything else, or a driver that
 // cannot start (e.g. an unopenable pipe.path): nullptr with `error` set.
 std::unique_ptr<Driver> make_driver(const Config& config, Loop& loop, Logger& log,
                                     std::string* error);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross builds: robotd for each board arch builds, is an ARM ELF, and starts under
-# qemu-user (--version, --check-config on the reference sample). TAP output.
+# qemu-user (--version, --check-config on tests/fixtures/letsrobot.conf). TAP output.
 set -u
 cd "$(dirname "$0")/../.."
 n=0 pass=0 fail=0

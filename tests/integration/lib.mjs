@@ -10,7 +10,6 @@ import readline from 'node:readline';
 
 export const top = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const robotdBin = process.env.ROBOTD_BIN || join(top, 'build', 'host', 'robotd');
-export const sharedDir = process.env.ROBOTD_SHARED || join(top, '..', 'shared');
 
 export function tempDir(prefix = 'robotd-it-') {
     return mkdtempSync(join(tmpdir(), prefix));

@@ -1,10 +1,37 @@
 // robotd as a process: command line, --check-config, signals, and what it links.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPeer, peerConfig, writeConfig, startRobotd, runRobotd, robotdBin, sharedDir, tempDir } from './lib.mjs';
+import { startPeer, peerConfig, iniText, writeConfig, startRobotd, runRobotd, robotdBin, tempDir, top,
+    LineWatch, exited } from './lib.mjs';
+
+// The project's own complete file in the reference client's letsrobot.conf layout.
+const fixture = join(top, 'tests', 'fixtures', 'letsrobot.conf');
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// How to run a command in a private mount namespace (to hide /dev/log from robotd alone):
+// unshare as root, or as an unprivileged user through a user namespace; null with the reason
+// when neither works here.
+function mountNamespace() {
+    for (const extra of [[], ['--map-root-user']]) {
+        const r = spawnSync('unshare', [...extra, '--mount', '--propagation', 'private', 'true'],
+            { encoding: 'utf8' });
+        if (r.status === 0) return { args: extra };
+        if (r.error) return { skip: `unshare is not available (${r.error.code})` };
+    }
+    return { skip: 'unshare cannot make a mount namespace here (not root, no user namespaces)' };
+}
+
+// robotd with no syslog daemon reachable: /dev/log, when there is one, is covered by
+// /dev/null in a mount namespace of its own, so connecting to it is refused.
+function robotdWithoutSyslog(ns, args) {
+    const script = '[ -e /dev/log ] || [ -L /dev/log ] || exec "$@"; ' +
+        'mount --bind /dev/null /dev/log || exit 97; exec "$@"';
+    return spawn('unshare', [...ns.args, '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh',
+        robotdBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
 
 describe('command line', () => {
     test('--help tells every option and exits 0', async () => {
@@ -27,14 +54,36 @@ describe('command line', () => {
         assert.match(r.stderr, /Usage: robotd/);
     });
 
-    test('--check-config accepts the reference client\'s own sample unchanged', async () => {
-        const r = await runRobotd(['--check-config', '--config', join(sharedDir, 'reference', 'letsrobot.sample.conf')]);
+    test('--check-config accepts a whole file in the reference layout, warning for what it does not act on', async () => {
+        const r = await runRobotd(['--check-config', '--config', fixture]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^\[robot\]/m);
-        assert.match(r.stdout, /^x_res=768$/m);
+        assert.match(r.stdout, /^x_res=800$/m);
         assert.match(r.stdout, /^stream_key=\*\*\*\*$/m, 'stream key masked');
-        assert.ok(!r.stdout.includes('hello'), 'the sample stream key is not printed');
+        assert.ok(!r.stdout.includes('fx-stream-Key') && !r.stderr.includes('fx-stream-Key'),
+            'the stream key is not printed');
+        for (const key of ['[robot] api_key', '[tts] type', '[tts] boot_message', '[tts] delay'])
+            assert.match(r.stderr, new RegExp(`${escapeRe(fixture)}:\\d+: warning: ${escapeRe(key)}: ` +
+                'accepted but not acted on by this version'), key);
+        assert.match(r.stderr, /note: not used by this version of robotd: .*\[ffmpeg\] ffmpeg_location/);
         assert.match(r.stderr, /config OK/);
+    });
+
+    test('--check-config fails for a robot type robotd cannot drive, naming those it can', async () => {
+        const r = await runRobotd(['--check-config', '--config',
+            writeConfig('[robot]\nrobot_id = r\ncamera_id = c\ntype = motor_hat\n')]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /\[robot\] type 'motor_hat' is not supported by this version \(supported: none, pipe\)/);
+        assert.match(r.stderr, /config has errors/);
+        assert.equal(r.stdout, '');
+    });
+
+    test('--check-config shows a hostile value escaped, not raw', async () => {
+        const r = await runRobotd(['--check-config', '--config',
+            writeConfig('[camera]\nx_res = 6\x1b[2J40\n')]);
+        assert.equal(r.code, 2);
+        assert.ok(!r.stderr.includes('\x1b'), 'no raw ESC on stderr');
+        assert.match(r.stderr, /got '6\\x1b\[2J40'/);
     });
 
     test('--check-config names file:line of a bad value and exits 2', async () => {
@@ -70,15 +119,47 @@ describe('command line', () => {
         assert.match(r.stderr, /robot_id is required/);
     });
 
-    test('logs go to syslog, not stderr, when stderr is not a terminal or with --syslog', async () => {
-        const conf = writeConfig('[robot]\ncamera_id = c\n');  // refused: no robot_id
-        for (const args of [[], ['--syslog']]) {
+    test('start-up errors reach stderr once, whatever the log sink, with stderr a pipe', async () => {
+        const conf = writeConfig('[robot]\ncamera_id = c\n[camera]\nx_res = wide\n');
+        for (const args of [[], ['--syslog'], ['--stderr']]) {
             const r = await runRobotd(['--config', conf, ...args]);
-            assert.equal(r.code, 2);
-            assert.equal(r.stderr, '', `stderr stays empty with ${JSON.stringify(args)}`);
+            assert.equal(r.code, 2, JSON.stringify(args));
+            const lines = r.stderr.split('\n');
+            assert.equal(lines.filter((l) => / E config: .*:4: \[camera\] x_res: expected/.test(l)).length, 1,
+                `the config error once on stderr with ${JSON.stringify(args)}:\n${r.stderr}`);
+            assert.equal(lines.filter((l) => / E robotd: .* has errors; not starting/.test(l)).length, 1,
+                `why it stops, once, with ${JSON.stringify(args)}:\n${r.stderr}`);
         }
-        const loud = await runRobotd(['--config', conf, '--stderr']);
-        assert.match(loud.stderr, / E robotd: \[robot\] robot_id is required/);
+    });
+
+    test('without a syslog socket, logging falls back to stderr and says so', async (t) => {
+        const ns = mountNamespace();
+        if (ns.skip) {
+            console.log(`# skipped: ${ns.skip}`);
+            t.skip(ns.skip);
+            return;
+        }
+        const conf = writeConfig(iniText({
+            robot: { robot_id: 'r', camera_id: 'c', stream_key: 'sk-hidden-1' },
+            camera: { no_camera: true, no_mic: true },
+            misc: { info_server: 'http://127.0.0.1:1', api_server: 'http://127.0.0.1:1' },
+        }));
+        for (const args of [['--syslog'], []]) {
+            const child = robotdWithoutSyslog(ns, ['--config', conf, ...args]);
+            const log = new LineWatch(child.stderr);
+            const done = exited(child);
+            try {
+                await log.wait(/ W robotd: syslog is not available \(\/dev\/log: .*\); logging to stderr$/);
+                await log.wait(/ I robotd: robotd \S+ starting \(pid \d+/);
+            } finally {
+                child.kill('SIGTERM');
+            }
+            const r = await done;
+            assert.notEqual(r.code, 97, 'could not hide /dev/log in the namespace');
+            assert.equal(r.code, 0, `${JSON.stringify(args)}:\n${log.text()}`);
+            assert.equal(log.count(/syslog is not available/), 1);
+            assert.match(log.text(), / I robotd: stopped$/m);
+        }
     });
 
     test('links mbedTLS and no OpenSSL', () => {
@@ -140,5 +221,45 @@ describe('signals', () => {
         } finally {
             assert.equal((await robot.stop()).code, 0);
         }
+    });
+});
+
+describe('hostile strings in the log', () => {
+    let peer;
+    before(async () => { peer = await startPeer({ eio: 4 }); });
+    after(async () => { await peer.stop(); });
+
+    test('a secret is masked in its percent-encoded form too (defect 5)', async () => {
+        await peer.clearFaults();
+        const secret = 'w1f1 k/y+%x';
+        const mark = (await peer.requests()).length;
+        const robot = startRobotd(writeConfig(peerConfig(peer, { misc: { secret_key: secret } })));
+        try {
+            await robot.wait(/ I discovery: wifi login: network 'peerwifi'/);
+            // The peer got it percent-encoded in the path; the log shows only the mask.
+            const asked = (await peer.requests()).slice(mark).find((r) => r.path.startsWith('/get_wifi_login/'));
+            assert.equal(asked.path, `/get_wifi_login/${encodeURIComponent(secret).replace(/[!'()*]/g, '')}`);
+            await robot.wait(/ D discovery: GET http:\/\/\S+\/get_wifi_login\/\*\*\*\*$/);
+        } finally {
+            assert.equal((await robot.stop()).code, 0);
+        }
+        const text = robot.log.text();
+        for (const form of ['w1f1', 'k/y', 'k%2Fy', 'k%2fy'])
+            assert.ok(!text.includes(form), `'${form}' in the log`);
+    });
+
+    test('a user name or chat text cannot forge a line or reach the terminal (defect 11)', async () => {
+        await peer.clearFaults();
+        const robot = startRobotd(writeConfig(peerConfig(peer)));
+        try {
+            await robot.wait(/ I discovery: all \d+ lookups answered/);
+            await peer.chat({ name: 'ann\n[    1.000] E robotd: forged', text: 'hi\x1b[2J\r\u009b31m there\xff' });
+            await robot.wait(/ I chat: ann\\n\[    1\.000\] E robotd: forged: hi\\x1b\[2J\\r\\xc2\\x9b31m there\u00ff$/);
+        } finally {
+            assert.equal((await robot.stop()).code, 0);
+        }
+        const text = robot.log.text();
+        assert.ok(!robot.log.lines.some((l) => l.startsWith('[    1.000]')), 'no forged line');
+        assert.ok(!/[\x1b\r\u009b]/.test(text), 'no raw control character in the log');
     });
 });
