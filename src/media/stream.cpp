@@ -13,13 +13,25 @@
 
 namespace robotd::media {
 
-bool same_capture(const StreamSettings& a, const StreamSettings& b) {
-    return a.kind == b.kind && a.device == b.device && a.width == b.width && a.height == b.height &&
-           a.fps == b.fps && a.gop == b.gop && a.bitrate_kbps == b.bitrate_kbps &&
-           a.sample_rate == b.sample_rate && a.channels == b.channels &&
-           a.ring_bytes == b.ring_bytes &&
-           a.video_options.camera_format == b.video_options.camera_format &&
-           a.video_options.m2m == b.video_options.m2m;
+std::string capture_changes(const StreamSettings& a, const StreamSettings& b) {
+    std::string out;
+    const auto add = [&out](bool differs, const char* what) {
+        if (!differs) return;
+        if (!out.empty()) out += ", ";
+        out += what;
+    };
+    add(a.kind != b.kind, "kind");
+    add(a.device != b.device, "device");
+    add(a.width != b.width || a.height != b.height, "size");
+    add(a.fps != b.fps, "frame rate");
+    add(a.gop != b.gop, "gop");
+    add(a.bitrate_kbps != b.bitrate_kbps, "bitrate");
+    add(a.sample_rate != b.sample_rate, "sample rate");
+    add(a.channels != b.channels, "channels");
+    add(a.ring_bytes != b.ring_bytes, "ring size");
+    add(a.video_options.camera_format != b.video_options.camera_format, "camera format");
+    add(a.video_options.m2m != b.video_options.m2m, "m2m");
+    return out;
 }
 
 MediaStream::MediaStream(StreamSettings s, Logger& log, std::function<void()> wake,

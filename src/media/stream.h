@@ -47,10 +47,10 @@ struct StreamStats {
     std::atomic<uint64_t> controls{0};       // camera control settings tried (applied or not)
 };
 
-// The settings a stream is made with are equal but for `controls` (the camera controls, which
-// a running stream takes without a restart): a config change that leaves them alone needs no
-// new stream.
-bool same_capture(const StreamSettings& a, const StreamSettings& b);
+// The names of the capture settings that differ between `a` and `b` ("device, size"), or ""
+// when a stream made with `a` captures just as one made with `b` would. `controls` are left
+// out: a running stream takes them without a restart.
+std::string capture_changes(const StreamSettings& a, const StreamSettings& b);
 
 // Opens the capture source for `s` (the factories of media/source.h by default). Runs on the
 // stream's thread and may block as long as the device takes.

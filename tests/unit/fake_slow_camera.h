@@ -59,6 +59,7 @@ class FakeSlowCamera {
     int opens() const { return get(opens_); }          // open attempts
     int alive() const { return get(alive_); }          // opening or open now
     int max_alive() const { return get(max_alive_); }  // the most at any one time
+    std::pair<int, int> last_open_size() const { return get(last_open_size_); }
     // Every control write, in order, and the thread each ran on.
     std::vector<std::pair<std::string, int>> controls() const {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -133,6 +134,7 @@ class FakeSlowCamera {
     std::unique_ptr<Source> open(const StreamSettings& s, std::string* error) {
         std::unique_lock<std::mutex> lock(mutex_);
         ++opens_;
+        last_open_size_ = {s.width, s.height};
         max_alive_ = std::max(max_alive_, ++alive_);
         ++inside_open_;
         cv_.notify_all();
@@ -185,6 +187,7 @@ class FakeSlowCamera {
     int fail_opens_ = 0;
     int inside_open_ = 0, inside_control_ = 0;
     int opens_ = 0, alive_ = 0, max_alive_ = 0;
+    std::pair<int, int> last_open_size_{0, 0};
     std::vector<std::pair<std::string, int>> controls_;
     std::vector<std::thread::id> control_threads_;
 };

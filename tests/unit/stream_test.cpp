@@ -496,6 +496,17 @@ TEST_F(MediaStreamTest, AudioHasNoCameraControls) {
         << log;
 }
 
+TEST(CaptureChanges, NamesWhatDiffersAndIgnoresTheControls) {
+    StreamSettings a = video_settings();
+    StreamSettings b = a;
+    b.controls.set("brightness", 10);  // a running stream takes these without a restart
+    EXPECT_EQ(capture_changes(a, b), "");
+    b.device = "/dev/video1";
+    b.height = 120;
+    b.video_options.m2m = "off";
+    EXPECT_EQ(capture_changes(a, b), "device, size, m2m");
+}
+
 // --- a slow camera: the stream's thread waits for the device, nobody else does ---
 
 StreamSettings fake_settings() {
