@@ -44,7 +44,7 @@ class Media {
     // daemon's Logger and wakes the loop's context, both about to be destroyed): robotd logs
     // which device it is stuck in and exits at once with status 74 (EX_IOERR). The sessions
     // are destroyed before Media (see Daemon), so the driver's final stop has been sent by
-    // then.
+    // then. The only call here that waits: for SIGHUP use reconfigure(), not a new Media.
     ~Media();
     Media(const Media&) = delete;
     Media& operator=(const Media&) = delete;
@@ -60,8 +60,9 @@ class Media {
     // channels) restarts; one whose upload URL alone changed (stream_key, discovered_scheme)
     // reconnects its upload and keeps its thread; no_camera / no_mic start or stop a stream.
     // VIDON/VIDOFF, the server's size and mic_enabled, and the owner's camera controls
-    // stand. An unchanged config changes nothing. True when something was restarted,
-    // reconnected, started or stopped. Returns at once, like every call here.
+    // stand (a size changed in the file replaces the server's until it sends another). An
+    // unchanged config changes nothing. True when something was restarted, reconnected,
+    // started or stopped. Returns at once, like every call here but ~Media.
     bool reconfigure();
     bool video_running() const;
     // The owner's camera control (brightness|contrast|saturation, 0..100 %): handed to the
