@@ -4,30 +4,46 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <utility>
+#include <vector>
 
 #include "core/clock.h"
-#include "core/retry.h"
 #include "media/encoder.h"
 #include "media/source.h"
 
 namespace robotd::media {
 
-namespace {
+std::string capture_changes(const StreamSettings& a, const StreamSettings& b) {
+    std::string out;
+    const auto add = [&out](bool differs, const char* what) {
+        if (!differs) return;
+        if (!out.empty()) out += ", ";
+        out += what;
+    };
+    add(a.kind != b.kind, "kind");
+    add(a.device != b.device, "device");
+    add(a.width != b.width || a.height != b.height, "size");
+    add(a.fps != b.fps, "frame rate");
+    add(a.gop != b.gop, "gop");
+    add(a.bitrate_kbps != b.bitrate_kbps, "bitrate");
+    add(a.sample_rate != b.sample_rate, "sample rate");
+    add(a.channels != b.channels, "channels");
+    add(a.ring_bytes != b.ring_bytes, "ring size");
+    add(a.video_options.camera_format != b.video_options.camera_format, "camera format");
+    add(a.video_options.m2m != b.video_options.m2m, "m2m");
+    return out;
+}
 
-// A source that ran this long is retried soon; one that fails right after every open (a
-// flapping USB camera) keeps backing off, and so keeps the log quiet.
-constexpr RetryRules kRetry{1000, 30000, 10000};
-
-}  // namespace
-
-MediaStream::MediaStream(StreamSettings s, Logger& log, std::function<void()> wake)
+MediaStream::MediaStream(StreamSettings s, Logger& log, std::function<void()> wake,
+                         StreamOptions options)
     : settings_(std::move(s)),
       log_(log),
       wake_(std::move(wake)),
+      options_(std::move(options)),
       ring_(settings_.ring_bytes),
-      controls_(settings_.controls) {}
+      controls_(settings_.controls),
+      retry_(options_.retry),
+      rng_(uint32_t(mono_us()) ^ (settings_.kind == StreamKind::Video ? 1 : 2)) {}
 
 MediaStream::~MediaStream() {
     stop();
@@ -38,16 +54,36 @@ const char* MediaStream::tag() const {
 }
 
 void MediaStream::start() {
-    if (thread_.joinable()) return;
+    if (thread_.joinable()) {
+        if (!ended_) return;
+        thread_.join();  // it has ended: instant
+    }
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = false;
+        pending_ = CameraControls();  // every wanted value is applied at the first open
+        pending_flag_ = false;
     }
     stopping_ = false;
-    thread_ = std::thread([this] { run(); });
+    ended_ = false;
+    retry_.reset();
+    opened_once_ = false;
+    outage_reported_ = false;
+    thread_ = std::thread([this] {
+        run();
+        {
+            // Under the lock, so wait_ended() cannot miss it.
+            std::lock_guard<std::mutex> lock(mutex_);
+            ended_ = true;
+        }
+        ended_cv_.notify_all();
+        // Last: the loop may join this thread as soon as it sees ended_, and that join then
+        // waits only for this call and the return.
+        if (wake_) wake_();
+    });
 }
 
-void MediaStream::stop() {
+void MediaStream::request_stop() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
@@ -57,6 +93,26 @@ void MediaStream::stop() {
         if (source_ != nullptr) source_->interrupt();
     }
     stop_cv_.notify_all();
+}
+
+bool MediaStream::reap() {
+    if (!ended_) return false;
+    if (thread_.joinable()) thread_.join();
+    return true;
+}
+
+bool MediaStream::wait_ended(uint32_t ms) {
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!ended_cv_.wait_for(lock, std::chrono::milliseconds(ms),
+                                [this] { return ended_.load(); }))
+            return false;
+    }
+    return reap();
+}
+
+void MediaStream::stop() {
+    request_stop();
     if (thread_.joinable()) thread_.join();
 }
 
@@ -65,17 +121,39 @@ bool MediaStream::wait_for_stop(uint32_t ms) {
     return stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_; });
 }
 
-void MediaStream::note_failure(const std::string& what) {
-    if (what != last_failure_) {
-        LOGW(log_, tag(), "%s (retrying with backoff)", what.c_str());
-        last_failure_ = what;
-    } else {
-        LOGD(log_, tag(), "%s (again)", what.c_str());
+uint32_t MediaStream::note_failure(const std::string& what) {
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const int64_t now = mono_us();
+    const RetryPolicy::Step step = retry_.failed(now, unit(rng_));
+    switch (step.report) {
+        case RetryPolicy::Report::First:
+            LOGW(log_, tag(), "%s (retrying with backoff)", what.c_str());
+            outage_reported_ = true;
+            break;
+        case RetryPolicy::Report::Summary:
+            LOGW(log_, tag(), "still failing after %s: %s", retry_.outage_text(now).c_str(),
+                 what.c_str());
+            outage_reported_ = true;
+            break;
+        case RetryPolicy::Report::Quiet:
+            LOGD(log_, tag(), "%s (attempt %u, next in %u ms)", what.c_str(), step.failures,
+                 step.delay_ms);
+            break;
     }
+    return step.delay_ms;
+}
+
+void MediaStream::note_healthy() {
+    if (!outage_reported_) return;
+    if (mono_us() - opened_us_ < int64_t(options_.retry.healthy_ms) * 1000) return;
+    outage_reported_ = false;
+    LOGI(log_, tag(), "%s is streaming again (it came back after %s)", settings_.device.c_str(),
+         outage_text_.c_str());
 }
 
 std::unique_ptr<Source> MediaStream::open_source(std::string* error) {
     const StreamSettings& s = settings_;
+    if (options_.open_source) return options_.open_source(s, log_, error);
     if (s.kind == StreamKind::Video) {
         return open_video_source(s.device, s.width, s.height, s.fps, log_, error, s.video_options);
     }
@@ -93,10 +171,6 @@ std::unique_ptr<TsEncoder> MediaStream::open_encoder(std::string* error) {
 }
 
 void MediaStream::run() {
-    RetryPolicy retry(kRetry);
-    std::minstd_rand rng(uint32_t(mono_us()) ^ (settings_.kind == StreamKind::Video ? 1 : 2));
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const auto backoff = [&] { return retry.failed(mono_us(), unit(rng)).delay_ms; };
     // The encoder and its mux outlive source restarts: the TS keeps its timestamps and
     // continuity counters, so the relay and viewers see one unbroken stream.
     std::unique_ptr<TsEncoder> encoder;
@@ -104,18 +178,19 @@ void MediaStream::run() {
     while (!stopping_) {
         std::string error;
         std::unique_ptr<Source> source = open_source(&error);
+        // A stop asked while the device was opening: close it without streaming.
+        if (stopping_) break;
         if (!source) {
             ++stats_.source_errors;
-            note_failure("cannot open " + settings_.device + ": " + error);
-            if (wait_for_stop(backoff())) break;
+            if (wait_for_stop(note_failure("cannot open " + settings_.device + ": " + error)))
+                break;
             continue;
         }
         if (!encoder) {
             encoder = open_encoder(&error);
             if (!encoder) {
-                note_failure("cannot open the encoder: " + error);
                 source.reset();
-                if (wait_for_stop(backoff())) break;
+                if (wait_for_stop(note_failure("cannot open the encoder: " + error))) break;
                 continue;
             }
             // With FFmpeg 5.1 mpegts writes PAT/PMT with the first packet, so this is empty
@@ -128,19 +203,25 @@ void MediaStream::run() {
         } else {
             encoder->request_keyframe();  // a new source starts a new picture
         }
-        LOGI(log_, tag(), "streaming %s as %s", source->describe().c_str(), encoder->codec_name());
+        if (!opened_once_) {
+            LOGI(log_, tag(), "streaming %s as %s", source->describe().c_str(),
+                 encoder->codec_name());
+        } else {
+            LOGD(log_, tag(), "reopened %s", source->describe().c_str());
+        }
+        opened_once_ = true;
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            // A stop asked before this is seen by pump() before its first read.
             source_ = source.get();
-            // Under the lock, so a set_control() racing this open either lands in controls_
-            // first (applied here) or finds source_ (applies it itself): the newest value
-            // always ends up on the camera, before its first frame is read.
-            for (const auto& [name, percent] : controls_.values())
-                apply_control(*source, name, percent);
         }
-        last_failure_.clear();
+        // Every wanted value, before the first frame is read: a camera just plugged in (or
+        // opened again) starts with the owner's settings.
+        apply_controls(*source, true);
+        const int64_t now = mono_us();
+        if (retry_.succeeded(now)) outage_text_ = retry_.outage_text(now);
+        opened_us_ = now;
         running_ = true;
-        retry.succeeded(mono_us());
         const PumpEnd end = pump(*source, *encoder, &error);
         running_ = false;
         {
@@ -149,16 +230,17 @@ void MediaStream::run() {
         }
         source.reset();
         if (stopping_ || end == PumpEnd::Stopped) break;
+        uint32_t delay = 0;
         if (end == PumpEnd::SourceFailed) {
             ++stats_.source_errors;
             ++stats_.restarts;
-            note_failure(settings_.device + " failed: " + error);
+            delay = note_failure(settings_.device + " failed: " + error);
         } else {
             // The encoder failed: start it afresh (a new mux, new timestamps).
             encoder.reset();
-            note_failure("encoder failed: " + error);
+            delay = note_failure("encoder failed: " + error);
         }
-        if (wait_for_stop(backoff())) break;
+        if (wait_for_stop(delay)) break;
     }
     running_ = false;
 }
@@ -171,26 +253,44 @@ bool MediaStream::set_control(const std::string& name, int percent) {
         LOGW(log_, tag(), "camera control rejected: %s", why.c_str());
         return false;
     }
-    // The stream thread holds mutex_ only briefly and never across read(), so this waits for
-    // at most another control being set, not for a frame.
-    std::lock_guard<std::mutex> lock(mutex_);
-    controls_.set(name, percent);
-    if (source_ != nullptr) {
-        apply_control(*source_, name, percent);
-    } else {
+    bool open = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        controls_.set(name, percent);
+        open = source_ != nullptr;
+        // An open camera gets it before its next frame; one not open yet gets it from
+        // controls_ when it opens (which also clears pending_, so it is written once).
+        if (open) {
+            pending_.set(name, percent);
+            pending_flag_ = true;
+        }
+    }
+    if (!open) {
         LOGI(log_, tag(), "%s %d %% will be applied when %s opens", name.c_str(), percent,
              settings_.device.c_str());
     }
     return true;
 }
 
-void MediaStream::apply_control(Source& source, const std::string& name, int percent) {
-    std::string error;
-    if (source.set_control(name, percent, &error)) {
-        LOGI(log_, tag(), "%s %d %% applied to %s", name.c_str(), percent,
-             settings_.device.c_str());
-    } else {
-        LOGW(log_, tag(), "%s %d %% not applied: %s", name.c_str(), percent, error.c_str());
+void MediaStream::apply_controls(Source& source, bool all) {
+    std::vector<std::pair<std::string, int>> todo;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        todo = all ? controls_.values() : pending_.values();
+        pending_ = CameraControls();
+        pending_flag_ = false;
+    }
+    // Without the mutex: an ioctl may take seconds, and set_control() must not wait for it.
+    for (const auto& [name, percent] : todo) {
+        if (stopping_) return;  // the camera is about to close
+        std::string error;
+        ++stats_.controls;
+        if (source.set_control(name, percent, &error)) {
+            LOGI(log_, tag(), "%s %d %% applied to %s", name.c_str(), percent,
+                 settings_.device.c_str());
+        } else {
+            LOGW(log_, tag(), "%s %d %% not applied: %s", name.c_str(), percent, error.c_str());
+        }
     }
 }
 
@@ -205,6 +305,8 @@ MediaStream::PumpEnd MediaStream::pump(Source& source, TsEncoder& encoder, std::
         deliver(encoder, data, len, meta);
     };
     while (!stopping_) {
+        if (pending_flag_) apply_controls(source, false);
+        note_healthy();
         int64_t capture_us = 0;
         if (!source.read(frame.get(), &capture_us, error)) {
             return stopping_ ? PumpEnd::Stopped : PumpEnd::SourceFailed;

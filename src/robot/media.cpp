@@ -1,28 +1,78 @@
 #include "robot/media.h"
 
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "core/retry.h"
 #include "robot/lookups.h"
 
 namespace robotd {
 
-Media::Media(Loop& loop, const Config& config, Discovery& discovery)
+namespace {
+
+const char* tag(media::StreamKind kind) {
+    return kind == media::StreamKind::Video ? "video" : "audio";
+}
+
+}  // namespace
+
+Media::Media(Loop& loop, const Config& config, Discovery& discovery, MediaOptions options)
+    : Media(loop, config,
+            MediaRelay{[&discovery]() -> const Endpoints& { return discovery.endpoints(); },
+                       [&discovery](LookupId id) { discovery.refresh(id); }},
+            std::move(options)) {}
+
+Media::Media(Loop& loop, const Config& config, MediaRelay relay, MediaOptions options)
     : loop_(loop),
       log_(loop.log()),
       config_(config),
-      discovery_(discovery),
+      relay_(std::move(relay)),
+      options_(std::move(options)),
       width_(config.camera.x_res),
-      height_(config.camera.y_res) {
+      height_(config.camera.y_res),
+      config_width_(width_),
+      config_height_(height_) {
+    // Every record pushed and every thread's end wake the loop: drain the rings, join the
+    // threads that have ended, and start what waited for them.
     wake_id_ = loop_.add_wake([this] {
-        for (Stream* s : {&video_, &audio_})
+        for (Stream* s : {&video_, &audio_}) {
+            if (reap(*s)) update(*s);
             if (s->upload) s->upload->pump();
+        }
     });
     video_.wanted = !config_.camera.no_camera;
     audio_.wanted = !config_.camera.no_mic;
 }
 
 Media::~Media() {
-    stop(video_);
-    stop(audio_);
     loop_.remove_wake(wake_id_);
+    for (Stream* s : {&video_, &audio_}) {
+        s->wanted = false;
+        retire(*s);
+    }
+    // One deadline for both: each normally ends within a frame.
+    const int64_t deadline = mono_us() + int64_t(options_.exit_wait_ms) * 1000;
+    bool stuck = false;
+    for (Stream* s : {&video_, &audio_}) {
+        if (!s->retiring) continue;
+        const int64_t left_ms = std::max<int64_t>(0, (deadline - mono_us()) / 1000);
+        if (s->retiring->wait_ended(uint32_t(left_ms))) {
+            reap(*s);
+            continue;
+        }
+        LOGE(log_, tag(s->kind),
+             "the capture thread is still inside %s %s after it was asked to stop (the device "
+             "stopped answering?); exiting without waiting for it",
+             s->retiring->settings().device.c_str(),
+             describe_duration(int64_t(options_.exit_wait_ms) * 1000).c_str());
+        stuck = true;
+    }
+    // Neither waited for (robotd's exit would hang on the kernel) nor left behind (the thread
+    // uses the Logger and the loop's context, destroyed after this): see media.h.
+    if (stuck) _exit(EX_IOERR);
 }
 
 media::StreamSettings Media::settings_for(media::StreamKind kind) const {
@@ -49,7 +99,7 @@ media::StreamSettings Media::settings_for(media::StreamKind kind) const {
 }
 
 std::optional<Url> Media::upload_url(const Stream& s) const {
-    const Endpoints& e = discovery_.endpoints();
+    const Endpoints& e = relay_.endpoints();
     const auto& port = s.kind == media::StreamKind::Video ? e.video_port : e.audio_port;
     if (!e.relay_host || !port) return std::nullopt;
     // The audio URL carries a fixed 640/480, as the reference client's did.
@@ -60,49 +110,75 @@ std::optional<Url> Media::upload_url(const Stream& s) const {
                    std::to_string(h)};
 }
 
-void Media::stop(Stream& s) {
+void Media::retire(Stream& s) {
     if (s.upload) {
         s.upload->close();
         s.upload.reset();
     }
-    if (s.encoder) {
-        const auto& st = s.encoder->stats();
-        LOGI(log_, s.kind == media::StreamKind::Video ? "video" : "audio",
-             "encoder stopped: %llu frames, %llu dropped (ring full), %llu source errors",
-             static_cast<unsigned long long>(st.frames.load()),
-             static_cast<unsigned long long>(st.dropped.load()),
-             static_cast<unsigned long long>(st.source_errors.load()));
-        s.encoder.reset();  // joins the thread
-    }
+    if (!s.encoder) return;
+    s.encoder->request_stop();
+    // Nothing retires yet: a start waits until the previous thread is reaped.
+    s.retiring = std::move(s.encoder);
+    reap(s);  // one that had ended already (it never got going) goes at once
+}
+
+bool Media::reap(Stream& s) {
+    if (!s.retiring || !s.retiring->reap()) return false;
+    const auto& st = s.retiring->stats();
+    LOGI(log_, tag(s.kind),
+         "encoder stopped: %llu frames, %llu dropped (ring full), %llu source errors",
+         static_cast<unsigned long long>(st.frames.load()),
+         static_cast<unsigned long long>(st.dropped.load()),
+         static_cast<unsigned long long>(st.source_errors.load()));
+    s.retiring.reset();  // joined already: instant
+    return true;
 }
 
 void Media::update(Stream& s) {
-    const char* name = s.kind == media::StreamKind::Video ? "video" : "audio";
-    const auto url = upload_url(s);
     if (!s.wanted) {
-        stop(s);
+        s.start_waits = false;
+        retire(s);
         return;
     }
+    const auto url = upload_url(s);
     if (!url) return;  // discovery has not found the relay yet
-    if (!s.encoder) {
-        s.encoder = std::make_unique<media::MediaStream>(
-            settings_for(s.kind), log_, [ctx = loop_.context()] { lws_cancel_service(ctx); });
-        media::MediaStream* enc = s.encoder.get();
-        s.upload =
-            std::make_unique<Upload>(loop_, name, enc->ring(), [enc] { enc->request_keyframe(); });
-        s.upload->on_failing([this, kind = s.kind](int failures) {
-            if (failures % 3) return;
-            // The relay may have moved: look its host and this stream's port up again.
-            discovery_.refresh(LookupId::RelayHost);
-            discovery_.refresh(kind == media::StreamKind::Video ? LookupId::VideoPort
-                                                                : LookupId::AudioPort);
-        });
-        s.encoder->start();
-        s.upload->open(*url);
-        LOGI(log_, name, "started: %s", s.encoder->settings().device.c_str());
-    } else if (s.upload->url().str() != url->str()) {
-        s.upload->open(*url);
+    if (s.encoder) {
+        if (s.upload->url().str() != url->str()) s.upload->open(*url);
+        return;
     }
+    if (s.retiring) {
+        // The old thread may still hold the device (inside a slow open, say): opening it
+        // again now could fail, or take the device from under it.
+        if (!s.start_waits) {
+            LOGI(log_, tag(s.kind), "start waits for the previous capture thread to let go of %s",
+                 s.retiring->settings().device.c_str());
+        }
+        s.start_waits = true;
+        return;
+    }
+    s.start_waits = false;
+    start(s, *url);
+}
+
+void Media::start(Stream& s, const Url& url) {
+    media::StreamOptions options;
+    options.open_source = options_.open_source;
+    s.encoder = std::make_unique<media::MediaStream>(
+        settings_for(s.kind), log_, [ctx = loop_.context()] { lws_cancel_service(ctx); },
+        std::move(options));
+    media::MediaStream* enc = s.encoder.get();
+    s.upload = std::make_unique<Upload>(loop_, tag(s.kind), enc->ring(),
+                                        [enc] { enc->request_keyframe(); });
+    s.upload->on_failing([this, kind = s.kind](int failures) {
+        if (failures % 3) return;
+        // The relay may have moved: look its host and this stream's port up again.
+        relay_.refresh(LookupId::RelayHost);
+        relay_.refresh(kind == media::StreamKind::Video ? LookupId::VideoPort
+                                                        : LookupId::AudioPort);
+    });
+    s.encoder->start();
+    s.upload->open(url);
+    LOGI(log_, tag(s.kind), "started: %s", s.encoder->settings().device.c_str());
 }
 
 void Media::resolved(LookupId id) {
@@ -111,6 +187,7 @@ void Media::resolved(LookupId id) {
 }
 
 void Media::set_video(bool on) {
+    video_on_ = on;
     video_.wanted = on && !config_.camera.no_camera;
     update(video_);
 }
@@ -122,7 +199,7 @@ void Media::apply_settings(const RobotSettings& s) {
              w, h);
         width_ = w;
         height_ = h;
-        stop(video_);
+        retire(video_);
         update(video_);
     }
     mic_enabled_ = s.mic_enabled.value_or(true);
@@ -133,6 +210,35 @@ void Media::apply_settings(const RobotSettings& s) {
         audio_.wanted = audio;
         update(audio_);
     }
+}
+
+bool Media::reconfigure() {
+    if (config_.camera.x_res != config_width_ || config_.camera.y_res != config_height_) {
+        // The file's size changed: it replaces the current one (which the server's robot
+        // settings may have set; their next change replaces it again).
+        config_width_ = width_ = config_.camera.x_res;
+        config_height_ = height_ = config_.camera.y_res;
+    }
+    video_.wanted = video_on_ && !config_.camera.no_camera;
+    audio_.wanted = mic_enabled_ && !config_.camera.no_mic;
+    bool changed = false;
+    for (Stream* s : {&video_, &audio_}) {
+        const bool had = s->encoder != nullptr;
+        const std::string old_url = s->upload ? s->upload->url().str() : "";
+        if (s->encoder && s->wanted) {
+            const media::StreamSettings wanted = settings_for(s->kind);
+            const std::string what = media::capture_changes(s->encoder->settings(), wanted);
+            if (!what.empty()) {
+                LOGI(log_, tag(s->kind), "config changed (%s): restarting capture and encoder",
+                     what.c_str());
+                retire(*s);
+            }
+        }
+        update(*s);
+        const bool has = s->encoder != nullptr;
+        if (had != has || (has && s->upload->url().str() != old_url)) changed = true;
+    }
+    return changed;
 }
 
 void Media::set_camera_control(const std::string& name, int percent) {
@@ -148,15 +254,24 @@ void Media::set_camera_control(const std::string& name, int percent) {
     }
     controls_.set(name, percent);
     if (video_.encoder) {
-        video_.encoder->set_control(name, percent);  // logs the outcome
+        video_.encoder->set_control(name, percent);  // the stream's thread logs the outcome
         return;
     }
     LOGI(log_, "video", "%s %d %% kept for when video starts (%s)", name.c_str(), percent,
-         video_.wanted ? "the relay is not known yet" : "video is off");
+         !video_.wanted       ? "video is off"
+         : video_.start_waits ? "the previous capture thread is still ending"
+                              : "the relay is not known yet");
 }
 
 bool Media::video_running() const {
     return video_.encoder && video_.encoder->running();
+}
+
+int Media::threads() const {
+    int n = 0;
+    for (const Stream* s : {&video_, &audio_})
+        n += (s->encoder != nullptr) + (s->retiring != nullptr);
+    return n;
 }
 
 }  // namespace robotd

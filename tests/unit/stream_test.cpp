@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "fake_slow_camera.h"
 
 using namespace robotd;
 using namespace robotd::media;
@@ -45,6 +46,10 @@ class Waker {
         std::unique_lock<std::mutex> lock(mutex_);
         cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return wakes_ != seen_; });
         seen_ = wakes_;
+    }
+    uint64_t wakes() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return wakes_;
     }
 
   private:
@@ -121,6 +126,13 @@ std::vector<int> pids(const std::vector<uint8_t>& bytes) {
 bool has_sequence_header(const std::vector<uint8_t>& b) {
     static const uint8_t kSeq[] = {0, 0, 1, 0xb3};
     return std::search(b.begin(), b.end(), kSeq, kSeq + 4) != b.end();
+}
+
+// Counts the lines of `log` that contain `needle`.
+size_t count_lines(const std::string& log, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
 }
 
 // --- ffprobe on the concatenated records ---
@@ -396,13 +408,8 @@ TEST_F(MediaStreamTest, BadDeviceIsRetriedAndStopsPromptly) {
     const std::string log = testing::internal::GetCapturedStderr();
     EXPECT_EQ(stream.stats().frames.load(), 0u);
     EXPECT_EQ(stream.ring().used_bytes(), 0u);
-    // Logged once per state change, not once per attempt.
-    size_t warnings = 0;
-    const std::string line = "W video: cannot open lavfi:nosuchfilter";
-    for (size_t at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) {
-        ++warnings;
-    }
-    EXPECT_EQ(warnings, 1u) << log;
+    // The first failure of the outage, not once per attempt.
+    EXPECT_EQ(count_lines(log, "W video: cannot open lavfi:nosuchfilter"), 1u) << log;
 }
 
 TEST_F(MediaStreamTest, StopsPromptlyWhileStreamingAndRestarts) {
@@ -437,9 +444,14 @@ TEST_F(MediaStreamTest, CameraControlsAreCheckedKeptAndAppliedAtEveryOpen) {
     std::vector<Record> records = collect(stream, waker_, 1, 5000);
     ASSERT_GE(records.size(), 1u);
     EXPECT_TRUE(stream.running());
-    // Open now: applied at once, from this thread, while the stream thread reads frames.
+    EXPECT_EQ(stream.stats().controls.load(), 2u);  // contrast and brightness, at open
+    // Open now: applied by the stream thread between frames; awaited before the stop (a stop
+    // closes the camera without applying what is still pending).
     EXPECT_TRUE(stream.set_control("saturation", 0));
     EXPECT_TRUE(stream.set_control("brightness", 70));
+    const int64_t deadline = mono_us() + 5000000;
+    while (stream.stats().controls.load() < 4 && mono_us() < deadline) waker_.wait(100);
+    EXPECT_EQ(stream.stats().controls.load(), 4u);
     stream.stop();
     std::string log = testing::internal::GetCapturedStderr();
     const std::string refused = "camera controls are not supported by lavfi:testsrc";
@@ -482,6 +494,149 @@ TEST_F(MediaStreamTest, AudioHasNoCameraControls) {
     const std::string log = testing::internal::GetCapturedStderr();
     EXPECT_TRUE(contains(log, "W audio: camera control rejected: the audio stream has no camera"))
         << log;
+}
+
+TEST(CaptureChanges, NamesWhatDiffersAndIgnoresTheControls) {
+    StreamSettings a = video_settings();
+    StreamSettings b = a;
+    b.controls.set("brightness", 10);  // a running stream takes these without a restart
+    EXPECT_EQ(capture_changes(a, b), "");
+    b.device = "/dev/video1";
+    b.height = 120;
+    b.video_options.m2m = "off";
+    EXPECT_EQ(capture_changes(a, b), "device, size, m2m");
+}
+
+// --- a slow camera: the stream's thread waits for the device, nobody else does ---
+
+StreamSettings fake_settings() {
+    StreamSettings s = video_settings();
+    s.device = "/dev/fake-video";
+    s.width = 160;
+    s.height = 120;
+    return s;
+}
+
+// Waits (on the stream's wakes) until `done` holds or 5 s passed.
+template <typename Pred>
+bool await(Waker& waker, Pred done) {
+    const int64_t deadline = mono_us() + 5000000;
+    while (!done() && mono_us() < deadline) waker.wait(20);
+    return done();
+}
+
+TEST_F(MediaStreamTest, StopIsAskedAtOnceWhileTheDeviceOpensAndTheThreadReportsItsEnd) {
+    FakeSlowCamera camera;
+    camera.hold_opens();
+    MediaStream stream(fake_settings(), log_, waker_.callback(), camera.options());
+    EXPECT_TRUE(stream.ended()) << "not started: nothing to wait for";
+    stream.start();
+    EXPECT_FALSE(stream.ended());
+    ASSERT_TRUE(camera.wait_inside_open(5000));
+    stream.request_stop();  // returns although the thread is inside the open
+    EXPECT_TRUE(camera.inside_open());
+    EXPECT_FALSE(stream.ended());
+    EXPECT_FALSE(stream.reap()) << "reap() must not wait for a thread that runs";
+    EXPECT_FALSE(stream.wait_ended(50));
+    const uint64_t wakes = waker_.wakes();
+    camera.release();
+    ASSERT_TRUE(stream.wait_ended(5000));
+    EXPECT_TRUE(stream.ended());
+    EXPECT_TRUE(stream.reap());
+    EXPECT_GT(waker_.wakes(), wakes) << "the thread's end wakes the loop";
+    EXPECT_EQ(camera.opens(), 1);
+    EXPECT_EQ(camera.alive(), 0) << "the camera opened after the stop was asked is closed";
+    EXPECT_EQ(stream.stats().frames.load(), 0u);
+    EXPECT_FALSE(stream.running());
+
+    // It starts again, and a stop while streaming ends it too.
+    stream.start();
+    ASSERT_TRUE(await(waker_, [&] { return stream.stats().frames.load() >= 2; }));
+    stream.request_stop();
+    ASSERT_TRUE(stream.wait_ended(5000));
+    EXPECT_EQ(camera.alive(), 0);
+    EXPECT_EQ(camera.max_alive(), 1);
+}
+
+TEST_F(MediaStreamTest, CameraControlsAreWrittenByTheStreamThreadNeverTheCaller) {
+    Logger log(LogLevel::Info, LogSink::Stderr);
+    FakeSlowCamera camera;
+    MediaStream stream(fake_settings(), log, waker_.callback(), camera.options());
+    testing::internal::CaptureStderr();
+    stream.start();
+    ASSERT_TRUE(await(waker_, [&] { return stream.stats().frames.load() >= 1; }));
+    camera.hold_controls();
+    // The camera holds the first write for as long as the test likes: the caller is not the
+    // one waiting.
+    EXPECT_TRUE(stream.set_control("brightness", 60));
+    ASSERT_TRUE(camera.wait_inside_control(5000));
+    EXPECT_TRUE(stream.set_control("contrast", 30));  // nor does a second one wait
+    EXPECT_TRUE(camera.inside_control());
+    camera.release();
+    ASSERT_TRUE(await(waker_, [&] { return stream.stats().controls.load() >= 2; }));
+    const uint64_t frames = stream.stats().frames.load();
+    ASSERT_TRUE(await(waker_, [&] { return stream.stats().frames.load() > frames; }))
+        << "frames go on after the controls";
+    stream.stop();
+    const std::string log_text = testing::internal::GetCapturedStderr();
+
+    const auto writes = camera.controls();
+    ASSERT_EQ(writes.size(), 2u);
+    EXPECT_EQ(writes[0], std::make_pair(std::string("brightness"), 60));
+    EXPECT_EQ(writes[1], std::make_pair(std::string("contrast"), 30));
+    for (const auto& id : camera.control_threads()) EXPECT_NE(id, std::this_thread::get_id());
+    // The outcome is the stream thread's to log, once each.
+    EXPECT_EQ(count_lines(log_text, "I video: brightness 60 % applied to /dev/fake-video"), 1u)
+        << log_text;
+    EXPECT_EQ(count_lines(log_text, "I video: contrast 30 % applied to /dev/fake-video"), 1u)
+        << log_text;
+}
+
+TEST_F(MediaStreamTest, AStopAskedDuringAHeldControlWriteEndsTheThreadWhenItReturns) {
+    FakeSlowCamera camera;
+    MediaStream stream(fake_settings(), log_, waker_.callback(), camera.options());
+    stream.start();
+    ASSERT_TRUE(await(waker_, [&] { return stream.stats().frames.load() >= 1; }));
+    camera.hold_controls();
+    EXPECT_TRUE(stream.set_control("brightness", 10));
+    EXPECT_TRUE(stream.set_control("saturation", 20));
+    ASSERT_TRUE(camera.wait_inside_control(5000));
+    stream.request_stop();
+    EXPECT_FALSE(stream.reap());
+    camera.release();
+    ASSERT_TRUE(stream.wait_ended(5000));
+    // The camera closing is not given the write still pending.
+    EXPECT_EQ(camera.controls().size(), 1u);
+    EXPECT_EQ(camera.alive(), 0);
+}
+
+TEST_F(MediaStreamTest, AnOutageIsLoggedOnceAndItsEndOnceTheCameraIsHealthy) {
+    Logger log(LogLevel::Info, LogSink::Stderr);
+    FakeSlowCamera camera;
+    camera.fail_opens(3);
+    // Short delays and a short "healthy" rule, so the test sees the whole outage.
+    MediaStream stream(fake_settings(), log, waker_.callback(), camera.options({10, 40, 200}));
+    testing::internal::CaptureStderr();
+    stream.start();
+    // 25 fps: 20 frames take 760 ms or more after the open, well past "healthy" (200 ms).
+    const bool streamed = await(waker_, [&] { return stream.stats().frames.load() >= 20; });
+    stream.stop();
+    const std::string text = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(streamed) << text;
+    EXPECT_EQ(stream.stats().source_errors.load(), 3u);
+    EXPECT_EQ(camera.opens(), 4);
+    EXPECT_EQ(count_lines(text,
+                          "W video: cannot open /dev/fake-video: fake: no camera there "
+                          "(retrying with backoff)"),
+              1u)
+        << text;
+    EXPECT_EQ(count_lines(text, " W "), 1u) << "one warning for the outage\n" << text;
+    EXPECT_EQ(count_lines(text, "I video: streaming fake slow camera as mpeg1video"), 1u) << text;
+    EXPECT_EQ(count_lines(text,
+                          "I video: /dev/fake-video is streaming again (it came back after "
+                          "3 attempts over "),
+              1u)
+        << text;
 }
 
 }  // namespace
