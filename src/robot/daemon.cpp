@@ -1,7 +1,5 @@
 #include "robot/daemon.h"
 
-#include <algorithm>
-
 namespace robotd {
 
 namespace {
@@ -123,18 +121,7 @@ void Daemon::reload() {
     set_secrets();
     discovery_->reconfigure();
     robot_->reconfigure(previous, changed);
-    // TODO(merge): Media::reconfigure() restarts only the stream whose settings changed.
-    const bool media = std::any_of(changed.begin(), changed.end(), [](const std::string& k) {
-        return k.rfind("camera.", 0) == 0 || k.rfind("ffmpeg.", 0) == 0 ||
-               k.rfind("media.", 0) == 0 || k == "robot.stream_key" || k == "robot.camera_id" ||
-               k == "misc.discovered_scheme";
-    });
-    if (media) {
-        media_.reset();
-        media_ = std::make_unique<Media>(loop_, config_, *discovery_);
-        for (LookupId id : {LookupId::RelayHost, LookupId::VideoPort, LookupId::AudioPort})
-            media_->resolved(id);
-    }
+    media_->reconfigure();
     LOGI(log_, kTag, "config reloaded");
 }
 
