@@ -260,7 +260,42 @@ for (const eio of [3, 4]) {
                 assert.match(r.log.text(), /command L from \(anonymous\) refused/);
                 assert.match(r.log.text(), /command F from ann refused: .*table/i);
                 assert.match(r.log.text(), /command LED_ON from ann refused/);
+                // The owner sees the robot obey: the first accepted command at info level, the
+                // rest of that second as a count.
+                assert.match(r.log.text(), / I control: LED_ON from owner1$/m);
+                await r.wait(/ I robotd: 1 more commands in the last second \(the last: L down from ann\)/);
             } finally { await done(r); }
+        });
+
+        // Defect 3: pointer events reached the driver from anonymous users with anonymous
+        // control off, and from anyone during exclusive control.
+        test('pointer events pass the same policy as commands', async () => {
+            const r = await robot({ robot: { anon_control: 'false' } });
+            const pointer = (user, anonymous, x) => peer.emit('control', 'custom_event',
+                [{ robot_id: 'robot1', data: `mousedown:${x}:0.5`, user, anonymous }]);
+            const pointers = (from) => r.out.lines.slice(from).map((l) => JSON.parse(l))
+                .filter((l) => l.command === 'pointer').map((l) => `${l.user}@${l.x}`);
+            try {
+                let from = r.out.lines.length;
+                await pointer('', true, 0.1);
+                await pointer('ann', true, 0.2);   // anonymous, whatever name it carries
+                await pointer('ann', false, 0.3);
+                await r.line({ command: 'pointer', x: 0.3 }, { from });
+                assert.deepEqual(pointers(from), ['ann@0.3']);
+                assert.match(r.log.text(), /pointer event mousedown from \(anonymous\) refused: anonymous control is off/);
+
+                await peer.emit('app', 'exclusive_control', [{ status: 'start', robot_id: 'robot1', user: 'alice' }]);
+                await r.wait(/ I app: exclusive control for alice/);
+                from = r.out.lines.length;
+                await pointer('bob', false, 0.4);
+                await pointer('alice', false, 0.5);
+                await r.line({ command: 'pointer', x: 0.5 }, { from });
+                assert.deepEqual(pointers(from), ['alice@0.5']);
+                assert.match(r.log.text(), /pointer event mousedown from bob refused: exclusive control by 'alice'/);
+            } finally {
+                await peer.emit('app', 'exclusive_control', [{ status: 'end', robot_id: 'robot1' }]);
+                await done(r);
+            }
         });
 
         test('exclusive control: only the named user drives while it runs', async () => {
