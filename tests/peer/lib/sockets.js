@@ -119,10 +119,17 @@ class SocketService {
     this.log(`${this.name}: stopped (port ${this.port} stays reserved)`);
   }
 
+  // Works stopped or not; if the new port cannot be had, the old one stays in discovery.
   async move(port = 0) {
     await this.stop();
+    const old = this.port;
     this.port = 0;
-    return this.start(port);
+    try {
+      return await this.start(port);
+    } catch (e) {
+      this.port = old;
+      throw e;
+    }
   }
 
   sockets() {
