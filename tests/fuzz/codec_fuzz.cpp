@@ -1,36 +1,23 @@
 // libFuzzer target for the Engine.IO and Socket.IO codecs: every decoder on the raw input,
 // the round-trip invariants of what decodes, and the binary assembler on a split input.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "net/eio/codec.h"
 #include "net/sio/codec.h"
 
 namespace {
 
 using namespace robotd;
+using fuzz::printable_line;
+using fuzz::require;
 
 // The assembler's byte limit: small, so the fuzzer reaches the over-limit path.
 constexpr size_t kAssemblerLimit = 32;
 // connect_error_message() bounds its text to 200 bytes plus "...".
 constexpr size_t kMaxMessage = 203;
-
-void require(bool ok, const char* what, std::string_view input) {
-    if (ok) return;
-    std::fprintf(stderr, "invariant broken: %s (input '%s')\n", what, excerpt(input, 200).c_str());
-    std::abort();
-}
-
-bool printable_line(const std::string& s) {
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) return false;
-    }
-    return true;
-}
 
 void check_eio(std::string_view in) {
     for (auto v : {eio::Version::V3, eio::Version::V4}) {

@@ -93,7 +93,7 @@ async function main() {
     let url;
     try {
       url = new URL(req.url, 'http://peer');
-      if (url.pathname.startsWith('/_peer/')) handleControl(req, res, url);
+      if (url.pathname.startsWith('/_peer/') && !url.pathname.startsWith('/_peer/redirect_target')) handleControl(req, res, url);
       else if (isPagePath(url.pathname)) servePage(req, res, url.pathname);
       else handleDiscovery(req, res, scheme, url).catch((e) => sendError(res, 500, e.message));
     } catch (e) {

@@ -3,6 +3,7 @@
 
 const crypto = require('node:crypto');
 const { sendJson, sendError, readJson } = require('./http-util');
+const { checkLocation } = require('./socket-faults');
 
 const KINDS = ['events', 'requests', 'uploads'];
 
@@ -23,6 +24,22 @@ function makeControlHandler(ctx) {
     const svc = sockets[name];
     if (!svc) throw fail(404, `no socket server named ${name}`);
     return svc;
+  };
+
+  const relayNamed = (name) => {
+    const relay = relays[name];
+    if (!relay) throw fail(404, 'stream must be video or audio');
+    return relay;
+  };
+
+  // A redirect's location: absent = this peer's recording target (/_peer/redirect_target/...,
+  // recorded as a request when anything arrives there); null = no redirect.
+  const redirectLocation = (body, what) => {
+    if (body.location === undefined) {
+      return `http://${ctx.advertiseHost}:${ctx.ports().discovery_http}/_peer/redirect_target/${what}`;
+    }
+    if (body.location === null) return null;
+    return checkLocation(body.location);
   };
 
   const relayInfo = (withUploads) => {
@@ -57,6 +74,10 @@ function makeControlHandler(ctx) {
       else if (op === 'noping') svc.setNoPing(body.on !== false);
       else if (op === 'ack') svc.setAckMode(body);
       else if (op === 'kick') svc.kick({ abrupt: !!body.abrupt });
+      else if (op === 'kick_on_connect') svc.setKickOnConnect(body);
+      else if (op === 'script') svc.faults.setScript(body);
+      else if (op === 'stall') svc.faults.setStall(body);
+      else if (op === 'redirect') svc.faults.setRedirect(redirectLocation(body, `socket/${name}`));
       else throw fail(404, `unknown socket operation ${op}`);
     } catch (e) {
       if (e.code === 'EADDRINUSE') throw fail(409, `port ${e.port} is in use`);
@@ -169,11 +190,14 @@ function makeControlHandler(ctx) {
       const r = socketNamed(b.socket).raw(frame);
       return { status: r.sent ? 200 : 409, body: { ...r, bytes: Buffer.byteLength(frame) } };
     }],
-    ['POST', /^\/_peer\/socket\/([a-z]+)\/([a-z]+)$/, async (m, b) => ({
+    ['POST', /^\/_peer\/socket\/([a-z]+)\/([a-z_]+)$/, async (m, b) => ({
       status: 200, body: await socketOp(m[1], m[2], b),
     })],
     ['GET', /^\/_peer\/fault$/, () => ({ status: 200, body: model.faults })],
-    ['POST', /^\/_peer\/fault$/, (m, b) => ({ status: 200, body: model.addFault(b) })],
+    ['POST', /^\/_peer\/fault$/, (m, b) => ({
+      status: 200,
+      body: model.addFault(b.mode === 'redirect' ? { ...b, location: redirectLocation(b, 'lookup') } : b),
+    })],
     ['DELETE', /^\/_peer\/fault$/, () => { model.faults = []; return { status: 200, body: { ok: true } }; }],
     ['POST', /^\/_peer\/settings$/, async (m, b) => {
       const { emit: doEmit, ...changes } = b;
@@ -189,8 +213,8 @@ function makeControlHandler(ctx) {
     ['POST', /^\/_peer\/reset$/, () => {
       model.reset();
       records.clear();
-      for (const r of Object.values(relays)) r.resetCounters();
-      for (const s of Object.values(sockets)) { s.setNoPing(false); s.setAckMode({ mode: 'auto' }); }
+      for (const r of Object.values(relays)) { r.resetCounters(); r.redirect = null; }
+      for (const s of Object.values(sockets)) s.resetFaults();
       return { status: 200, body: { ok: true, seq: records.seq } };
     }],
     ['GET', /^\/_peer\/relay$/, () => ({
@@ -198,15 +222,19 @@ function makeControlHandler(ctx) {
     })],
     // Throttle reads of uploads (0 = full speed): TCP back-pressure then reaches the robot.
     ['POST', /^\/_peer\/relay\/([a-z]+)\/slow$/, (m, b) => {
-      const relay = relays[m[1]];
-      if (!relay) throw fail(404, 'stream must be video or audio');
+      const relay = relayNamed(m[1]);
       relay.slowBytesPerS = Math.max(0, Number(b.bytes_per_s) || 0);
       return { status: 200, body: { bytes_per_s: relay.slowBytesPerS } };
     }],
     ['POST', /^\/_peer\/relay\/([a-z]+)\/kick$/, (m) => {
-      const relay = relays[m[1]];
-      if (!relay) throw fail(404, 'stream must be video or audio');
+      const relay = relayNamed(m[1]);
       return { status: 200, body: { dropped: relay.kick() } };
+    }],
+    // Answer uploads 302 to `location` (null: off), without reading them.
+    ['POST', /^\/_peer\/relay\/([a-z]+)\/redirect$/, (m, b) => {
+      const relay = relayNamed(m[1]);
+      relay.redirect = redirectLocation(b, `relay/${m[1]}`);
+      return { status: 200, body: { redirect: relay.redirect } };
     }],
   ];
 

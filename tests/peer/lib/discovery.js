@@ -3,6 +3,8 @@
 // the https discovery port), with per-path fault injection. Every request
 // that reaches here is recorded as a "requests" record when it arrives; its
 // status is filled in once answered (null while pending, or for hang/close).
+// /_peer/redirect_target/... is served here too (any method, upgrades included): where a
+// redirect fault points by default, so a request that followed one is recorded.
 
 const { sendJson, readJson } = require('./http-util');
 
@@ -103,6 +105,16 @@ function makeDiscoveryHandler(ctx) {
       status: null,
       fault: null,
     });
+    if (url.pathname.startsWith('/_peer/redirect_target')) {
+      rec.redirect_target = true;
+      rec.upgrade = req.headers.upgrade || null;
+      req.resume();
+      sendJson(res, 200, { redirect_target: true }, { Connection: 'close' });
+      rec.status = 200;
+      ctx.records.poke();
+      ctx.log(`${scheme} ${req.method} ${rec.path}: a redirect was followed`);
+      return;
+    }
     const fault = ctx.model.takeFault(url.pathname, scheme);
     if (fault) rec.fault = fault.mode;
     const done = (status) => { rec.status = status; ctx.records.poke(); };
@@ -116,6 +128,13 @@ function makeDiscoveryHandler(ctx) {
       return;
     }
     if (mode === 'close') { req.socket.destroy(); return; }
+    if (mode === 'redirect') {
+      rec.location = fault.location;
+      res.writeHead(302, { Location: fault.location, 'Content-Length': 0, 'Cache-Control': 'no-store' });
+      res.end();
+      done(302);
+      return;
+    }
     if (mode === 'status') {
       sendJson(res, fault.status, { error: `injected fault: status ${fault.status}` });
       done(fault.status);

@@ -22,7 +22,7 @@ function defaultSettings(opts) {
 
 const FAULT_MODES = new Set([
   'status', 'garbage', 'empty', 'big', 'missing_key', 'string_port', 'doc_keys',
-  'delay', 'hang', 'close',
+  'delay', 'hang', 'close', 'redirect',
 ]);
 
 class Model {
@@ -45,6 +45,9 @@ class Model {
     if (!FAULT_MODES.has(spec.mode)) {
       throw Object.assign(new Error(`unknown fault mode ${spec.mode}`), { status: 400 });
     }
+    if (spec.mode === 'redirect' && typeof spec.location !== 'string') {
+      throw Object.assign(new Error('a redirect fault needs a location'), { status: 400 });
+    }
     const fault = {
       id: ++this.faultSeq,
       path: spec.path,
@@ -54,6 +57,7 @@ class Model {
       count: spec.count === undefined || spec.count === null ? null : Number(spec.count),
       scheme: spec.scheme || null, // optional: only "http" or only "https"
       bytes: spec.bytes ? Number(spec.bytes) : undefined, // size for "big"
+      location: spec.mode === 'redirect' ? spec.location : undefined, // Location of "redirect"
       hits: 0,
     };
     this.faults.push(fault);

@@ -7,6 +7,8 @@
 //  - every received chunk goes to every viewer on the shared viewer_ws
 //    WebSocket server, video and audio alike.
 // Each upload is also written to recordings/{stream}-{N}.ts and scanned.
+// With `redirect` set, uploads are answered 302 to it at once (an uploads record of type
+// "redirect"), their bodies discarded.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -63,12 +65,13 @@ class Relay {
     this.port = 0;
     this.fileSeq = 0; // N in {stream}-{N}.ts, never reset
     this.slowBytesPerS = 0; // >0: read uploads no faster (POST /_peer/relay/{stream}/slow)
+    this.redirect = null; // a location: uploads are answered 302 (POST /_peer/relay/{stream}/redirect)
     this.active = new Set();
     this.resetCounters();
   }
 
   resetCounters() {
-    this.counters = { bytes: 0, chunks: 0, connections: 0, rejected: 0 };
+    this.counters = { bytes: 0, chunks: 0, connections: 0, rejected: 0, redirected: 0 };
     this.uploads = [];
   }
 
@@ -89,6 +92,15 @@ class Relay {
     if (req.method !== 'POST' && req.method !== 'PUT') {
       res.writeHead(405, { Connection: 'close' });
       res.end();
+      return;
+    }
+    if (this.redirect) {
+      this.counters.redirected++;
+      this.records.push('uploads', { stream: this.stream, type: 'redirect', path: req.url, n: null, location: this.redirect });
+      this.log(`${this.stream} relay: ${req.url} answered 302 -> ${this.redirect}`);
+      res.writeHead(302, { Location: this.redirect, 'Content-Length': 0, Connection: 'close' });
+      res.end();
+      req.resume();
       return;
     }
     if (segments[0] !== this.streamKey) {
@@ -166,6 +178,7 @@ class Relay {
   info() {
     return {
       port: this.port,
+      redirect: this.redirect,
       ...this.counters,
       active: this.active.size,
       uploads: this.uploads.slice(-50).map((u) => ({

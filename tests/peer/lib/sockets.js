@@ -14,10 +14,15 @@
 //    instance-level sendPacket wrapper that drops 'pong' while noping is on.
 //    The server still resets its own timeout on each incoming ping, so it
 //    never drops the robot itself; the robot must notice the missing pongs.
+//
+// kick_on_connect (setKickOnConnect) disconnects each new robot's namespace a while after
+// it connects; connection-level faults (redirect, stall, scripted frames) are in
+// socket-faults.js.
 
 const http = require('node:http');
 const https = require('node:https');
 const { trackConnections, listen, closeServer, noTimeouts } = require('./http-util');
+const { SocketFaults } = require('./socket-faults');
 
 const SOCKET_NAMES = ['control', 'chat', 'app', 'user'];
 
@@ -60,6 +65,9 @@ class SocketService {
     this.conns = null;
     this.noping = false;
     this.ackMode = { mode: 'auto', args: null };
+    this.kickOnConnect = null; // {delay_ms, close, remaining}
+    this.kickTimers = new Set();
+    this.faults = new SocketFaults({ name, records, log });
   }
 
   get scheme() { return this.tls ? 'https' : 'http'; }
@@ -70,6 +78,7 @@ class SocketService {
     const server = noTimeouts(this.tls ? https.createServer(this.tls) : http.createServer());
     const conns = trackConnections(server);
     const io = this.createIo(server);
+    this.faults.attach(server, io.engine);
     try {
       this.port = await listen(server, port, this.host);
     } catch (e) {
@@ -109,6 +118,8 @@ class SocketService {
     if (!this.io) return;
     const { io, server, conns } = this;
     this.io = null;
+    this.clearKickTimers();
+    this.faults.release({ abrupt });
     if (abrupt) for (const c of conns) c.destroy();
     io.engine.close();
     server.close();
@@ -119,10 +130,17 @@ class SocketService {
     this.log(`${this.name}: stopped (port ${this.port} stays reserved)`);
   }
 
+  // Works stopped or not; if the new port cannot be had, the old one stays in discovery.
   async move(port = 0) {
     await this.stop();
+    const old = this.port;
     this.port = 0;
-    return this.start(port);
+    try {
+      return await this.start(port);
+    } catch (e) {
+      this.port = old;
+      throw e;
+    }
   }
 
   sockets() {
@@ -165,6 +183,57 @@ class SocketService {
       });
       this.log(`${this.name}: disconnect ${socket.id} (${reason})`);
     });
+    this.maybeKickOnConnect(socket, base);
+  }
+
+  // {on, delay_ms, count, close}: count = the next N connections (absent: until turned off);
+  // close also closes the Engine.IO connection (else only the namespace: `41`).
+  setKickOnConnect({ on = true, delay_ms: delayMs = 0, count, close = false } = {}) {
+    if (!on) { this.kickOnConnect = null; return; }
+    const delay = Number(delayMs);
+    if (!Number.isFinite(delay) || delay < 0) {
+      throw Object.assign(new Error('delay_ms must be a number >= 0'), { status: 400 });
+    }
+    let remaining = null;
+    if (count !== undefined && count !== null) {
+      remaining = Number(count);
+      if (!Number.isInteger(remaining) || remaining < 1) {
+        throw Object.assign(new Error('count must be a whole number >= 1'), { status: 400 });
+      }
+    }
+    this.kickOnConnect = { delay_ms: delay, close: !!close, remaining };
+  }
+
+  maybeKickOnConnect(socket, base) {
+    const k = this.kickOnConnect;
+    if (!k) return;
+    if (k.remaining !== null && --k.remaining <= 0) this.kickOnConnect = null;
+    const kick = () => {
+      if (!socket.connected) return;
+      this.records.push('events', {
+        ...base, type: 'kick', event: null, args: [], ack_requested: false, delay_ms: k.delay_ms, close: k.close,
+      });
+      this.log(`${this.name}: kick ${socket.id} ${k.delay_ms} ms after connect${k.close ? ' (and close)' : ''}`);
+      socket.disconnect(k.close);
+    };
+    if (k.delay_ms === 0) { kick(); return; }
+    const timer = setTimeout(() => { this.kickTimers.delete(timer); kick(); }, k.delay_ms);
+    this.kickTimers.add(timer);
+    socket.on('disconnect', () => { clearTimeout(timer); this.kickTimers.delete(timer); });
+  }
+
+  clearKickTimers() {
+    for (const t of this.kickTimers) clearTimeout(t);
+    this.kickTimers.clear();
+  }
+
+  // Back to defaults (for /_peer/reset): heartbeats, acks, kicks and connection faults.
+  resetFaults() {
+    this.setNoPing(false);
+    this.setAckMode({ mode: 'auto' });
+    this.kickOnConnect = null;
+    this.clearKickTimers();
+    this.faults.reset();
   }
 
   prepareNoPing(conn) {
@@ -245,6 +314,8 @@ class SocketService {
       listening: this.listening,
       noping: this.noping,
       ack_mode: this.ackMode.mode,
+      kick_on_connect: this.kickOnConnect && { ...this.kickOnConnect },
+      ...this.faults.info(),
       connections: this.sockets().map((s) => ({
         conn_id: s.id,
         eio: s.conn.protocol || 3,

@@ -166,6 +166,38 @@ test('scheme-limited fault hits https only; DELETE clears', async () => {
   assert.equal(bad.status, 400);
 });
 
+test('faults: redirect answers 302 (default target or a given location); a follower is recorded', async () => {
+  const target = `http://127.0.0.1:${peer.ready.ports.discovery_http}/_peer/redirect_target/lookup`;
+  const f = await peer.post('/_peer/fault', { path: '/get_control_host_port', mode: 'redirect', count: 2 });
+  assert.equal(f.json.location, target);
+  const since = await peer.seq();
+  const manual = await fetch(`${peer.base}/get_control_host_port/r9`, { redirect: 'manual' });
+  assert.equal(manual.status, 302);
+  assert.equal(manual.headers.get('location'), target);
+  const rec = await peer.wait({ kind: 'requests', path: '/get_control_host_port/', since });
+  assert.equal(rec.status, 302);
+  assert.equal(rec.fault, 'redirect');
+  assert.equal(rec.location, target);
+  assert.deepEqual((await peer.get(`/_peer/requests?since=${since}&redirect_target=true`)).json, [], 'nothing followed yet');
+
+  // A client that follows (https too): the target records the request and answers 200.
+  const followed = await httpsGet(`${peer.ready.urls.discovery_https}/get_control_host_port/r9`, peer.ca);
+  assert.equal(followed.status, 302);
+  const hop = await fetch(`${peer.base}/get_control_host_port/r9`);
+  assert.equal(hop.status, 200, 'count 2 used up: the third lookup is normal');
+  const viaFetch = await fetch(target, { method: 'POST', body: 'x' });
+  assert.equal(viaFetch.status, 200);
+  const hit = await peer.wait({ kind: 'requests', path: '/_peer/redirect_target/lookup', since });
+  assert.equal(hit.redirect_target, true);
+  assert.equal(hit.method, 'POST');
+
+  await peer.post('/_peer/fault', { path: '/get_chat_host_port', mode: 'redirect', location: 'http://192.0.2.1:9/elsewhere', count: 1 });
+  const elsewhere = await fetch(`${peer.base}/get_chat_host_port/r9`, { redirect: 'manual' });
+  assert.equal(elsewhere.headers.get('location'), 'http://192.0.2.1:9/elsewhere');
+  assert.equal((await peer.post('/_peer/fault', { path: '/x', mode: 'redirect', location: null })).status, 400);
+  assert.equal((await peer.post('/_peer/fault', { path: '/x', mode: 'redirect', location: 'a\nb' })).status, 400);
+});
+
 test('page and jsmpeg asset are served', async () => {
   const page = await fetch(peer.ready.urls.page);
   assert.equal(page.status, 200);

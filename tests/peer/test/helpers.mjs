@@ -110,3 +110,44 @@ export function connectClient(eio, url, ca, extra = {}) {
 export function stateDirFor(name) {
   return fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), `peer-test-${name}-`));
 }
+
+export const WebSocket = require('ws');
+
+// A raw WebSocket to a socket server's Engine.IO endpoint (no socket.io client): every frame
+// it receives, in order, for tests that check exactly what went over the wire.
+export class RawSocket {
+  constructor(peer, name, eio, query = '') {
+    const scheme = peer.ready.urls[name].startsWith('https') ? 'wss' : 'ws';
+    this.url = `${scheme}://127.0.0.1:${peer.ready.ports[name]}/socket.io/?EIO=${eio}&transport=websocket${query}`;
+    this.ws = new WebSocket(this.url, { ca: peer.ca });
+    this.frames = [];
+    this.read = 0;
+    this.wake = null;
+    this.ws.on('message', (data, isBinary) => {
+      this.frames.push(isBinary ? Buffer.from(data) : data.toString());
+      if (this.wake) this.wake();
+    });
+    this.ws.on('error', () => {});
+    this.opened = once(this.ws, 'open');
+    this.closed = new Promise((resolve) => this.ws.once('close', (code) => resolve(code)));
+    this.ws.once('close', () => { if (this.wake) this.wake(); });
+  }
+
+  // The next frame not read yet; rejects after ms or if the socket closes first.
+  async next(ms = 5000) {
+    const deadline = Date.now() + ms;
+    while (this.read >= this.frames.length) {
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`closed after ${this.frames.length} frames: ${JSON.stringify(this.frames)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no frame within ${ms} ms after ${JSON.stringify(this.frames)}`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => { clearTimeout(timer); this.wake = null; resolve(); };
+      });
+    }
+    return this.frames[this.read++];
+  }
+
+  send(text) { this.ws.send(text); }
+  close() { this.ws.terminate(); }
+}

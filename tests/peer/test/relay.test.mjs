@@ -121,3 +121,41 @@ test('kick drops an active upload', async () => {
   const end = await peer.wait({ kind: 'uploads', stream: 'video', type: 'end', since: String(since) });
   assert.equal(end.status, 'aborted');
 });
+
+test('redirect: uploads answered 302 without being read; a follower is recorded; null turns it off', async () => {
+  const set = await peer.post('/_peer/relay/audio/redirect', {});
+  const target = `http://127.0.0.1:${peer.ready.ports.discovery_http}/_peer/redirect_target/relay/audio`;
+  assert.equal(set.json.redirect, target);
+  const url = `http://127.0.0.1:${peer.ready.ports.audio}/sekrit/640/480/`;
+  const res = await fetch(url, { method: 'POST', body: AUDIO, redirect: 'manual' });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('location'), target);
+  const rec = await peer.wait({ kind: 'uploads', stream: 'audio', type: 'redirect' });
+  assert.equal(rec.location, target);
+  assert.equal(rec.path, '/sekrit/640/480/');
+  let relay = (await peer.get('/_peer/relay')).json;
+  assert.equal(relay.audio.redirected, 1);
+  assert.equal(relay.audio.redirect, target);
+  const bytes = relay.audio.bytes;
+
+  // fetch follows a 302 of a POST with a GET: the target records it.
+  const followed = await fetch(url, { method: 'POST', body: AUDIO });
+  assert.equal(followed.status, 200);
+  const hit = await peer.wait({ kind: 'requests', path: '/_peer/redirect_target/relay/audio' });
+  assert.equal(hit.redirect_target, true);
+
+  await peer.post('/_peer/relay/audio/redirect', { location: null });
+  const normal = await fetch(url, { method: 'POST', body: AUDIO });
+  assert.equal(normal.status, 200);
+  relay = (await peer.get('/_peer/relay')).json;
+  assert.equal(relay.audio.redirected, 2);
+  assert.equal(relay.audio.bytes, bytes + AUDIO.length, 'redirected uploads were not recorded');
+  assert.equal((await peer.post('/_peer/relay/nope/redirect', {})).status, 404);
+});
+
+test('reset turns a relay redirect off', async () => {
+  await peer.post('/_peer/relay/video/redirect', { location: 'http://127.0.0.1:9/x' });
+  assert.equal((await peer.get('/_peer/relay')).json.video.redirect, 'http://127.0.0.1:9/x');
+  await peer.post('/_peer/reset');
+  assert.equal((await peer.get('/_peer/relay')).json.video.redirect, null);
+});
