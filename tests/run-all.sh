@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line: "N passed, N failed[, N skipped]".
 # Suites: GoogleTest unit tests, the peer's own tests, the integration tests (robotd
-# against the peer), the codec fuzzer (30 s), the ring and stream tests under
+# against the peer), the fuzzers (30 s in all), the ring and stream tests under
 # ThreadSanitizer, the cross builds, and robotd on the virtual board (QEMU, tests/vm). Each suite's output goes to build/test-logs/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
