@@ -42,7 +42,7 @@ void Motion::command(const DriveCommand& c) {
     if (iequals(c.command, "stop")) {
         deadman_.cancel();
         moving_ = false;
-        driver_.command(c);
+        driver_.stop(c);
         return;
     }
     const auto ms = pulse_ms(c.command);
@@ -74,7 +74,7 @@ void Motion::send_stop(const char* reason, LogLevel level) {
     stop.command = "stop";
     stop.received_us = mono_us();
     stop.reason = reason;
-    driver_.command(stop);
+    driver_.stop(stop);
 }
 
 }  // namespace robotd

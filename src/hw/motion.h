@@ -29,7 +29,8 @@ class Motion {
 
     // Forwards to the driver. A motion command (straight or turn, case-insensitive)
     // (re)arms the automatic stop after straight_delay / turn_delay; one with key_position
-    // "up" is not forwarded but stops at once; an explicit "stop" cancels the timer.
+    // "up" is not forwarded but stops at once; an explicit "stop" cancels the timer. Every
+    // stop reaches the driver as Driver::stop(), which never drops it.
     void command(const DriveCommand& c);
     void pointer(const PointerEvent& p) { driver_.pointer(p); }
     // A stop now, whatever is moving; cancels the timer.

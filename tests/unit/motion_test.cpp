@@ -222,3 +222,26 @@ TEST_F(MotionTest, DestroyingAnIdleMotionSendsNothing) {
     EXPECT_TRUE(fifo_.lines().empty());
     EXPECT_EQ(driver_->stats().written, 0u);
 }
+
+TEST_F(MotionTest, EveryStopReachesTheDriverAsAStopItWillNotDrop) {
+    // A reader that has stopped reading: the driver drops commands, but holds stops.
+    for (int i = 0; i < 100000 && driver_->stats().dropped == 0; ++i)
+        motion_->command(drive("LED_ON"));
+    for (int i = 0; i < 100 && driver_->stats().dropped == 1; ++i) {
+        DriveCommand tiny;
+        tiny.command = "X";
+        motion_->command(tiny);
+    }
+    ASSERT_EQ(driver_->stats().dropped, 2u);
+    motion_->command(drive("stop", ""));  // a viewer's stop
+    EXPECT_TRUE(driver_->stats().stop_held);
+    EXPECT_EQ(driver_->stats().dropped, 2u);
+    motion_->stop("control session lost");  // robotd's own: merged into the held one
+    EXPECT_EQ(driver_->stats().merged, 1u);
+    ASSERT_TRUE(run_until([&] {
+        fifo_.lines();
+        return !driver_->stats().stop_held;
+    }));
+    ASSERT_TRUE(run_until([&] { return str(fifo_.lines().back(), "command") == "stop"; }));
+    EXPECT_EQ(str(fifo_.lines().back(), "user"), "alice");
+}
