@@ -20,7 +20,7 @@ class Motion {
   public:
     // `driver` must outlive this object (the destructor sends a last stop through it).
     Motion(Loop& loop, Logger& log, Driver& driver, const Config& config);
-    ~Motion();  // sends a final stop if anything moved (reason "exit")
+    ~Motion();  // always sends a final stop (reason "exit"); the driver flushes it (driver.h)
     Motion(const Motion&) = delete;
     Motion& operator=(const Motion&) = delete;
 
@@ -49,7 +49,6 @@ class Motion {
     uint32_t turn_ms_ = 0;
     Timer deadman_;
     bool moving_ = false;  // a pulse is running
-    bool ever_moved_ = false;
 };
 
 }  // namespace robotd
