@@ -304,7 +304,7 @@ void PipeDriver::send(const std::string& line, bool is_stop) {
         } else {
             ++written_;
         }
-        wait_to_write(EAGAIN);
+        wait_to_write(sink_ == Sink::File ? ENOSPC : EAGAIN);
         return;
     }
     const char* why = err == EAGAIN || err == EWOULDBLOCK ? kNotReading
@@ -342,7 +342,8 @@ bool PipeDriver::flush_backlog() {
             continue;
         }
         wait_to_write(errno);
-        return false;
+        // A reader gone may have been replaced at once (a reopen that flushed it all).
+        return backlog_.empty();
     }
     writable_.release();
     if (!held_stop_.empty()) {
