@@ -261,5 +261,14 @@ TEST_F(ChildTest, AChildStartsWithNoSignalBlockedOrIgnored) {
                     false, &error))
         << error;
     ASSERT_TRUE(run_until([&] { return exited; }, 5000));
-    EXPECT_EQ(slurp(out), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    std::istringstream status(slurp(out));
+    std::string blocked_key, blocked, ignored_key, ignored;
+    status >> blocked_key >> blocked >> ignored_key >> ignored;
+    ASSERT_EQ(blocked_key, "SigBlk:");
+    ASSERT_EQ(ignored_key, "SigIgn:");
+    const unsigned long long blk = std::stoull(blocked, nullptr, 16);
+    const unsigned long long ign = std::stoull(ignored, nullptr, 16);
+    EXPECT_EQ(blk, 0u) << blocked;
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE})
+        EXPECT_EQ(ign & (1ull << (s - 1)), 0u) << "signal " << s << " ignored: " << ignored;
 }
