@@ -31,16 +31,31 @@ struct PointerEvent {
 };
 
 struct DriverStats {
-    uint64_t written = 0;  // commands and events handed on
-    uint64_t dropped = 0;  // lost because the consumer could not take them
+    uint64_t written = 0;    // commands, stops and events handed on
+    uint64_t dropped = 0;    // commands and events lost because the consumer could not take them
+    uint64_t merged = 0;     // stops that came while one was held: that one goes out for them
+    bool stop_held = false;  // a stop is waiting for the consumer
 };
 
+// What every driver (none, pipe, and gpio, serial, i2c, mqtt to come) promises:
+// - command() and pointer() are best effort: under back-pressure a driver may drop or
+//   coalesce them (counted in stats()), and never blocks the loop for them.
+// - stop() is never dropped. A stop that cannot be delivered now is held and delivered as
+//   soon as the hardware or consumer can take it (on an event, or a short retry), before any
+//   later command or pointer event: while it is held those are dropped, never delivered
+//   ahead of it. Stops that come while one is held merge into it.
+// - Destroying a driver (robotd exiting, SIGHUP replacing it) first delivers a held stop,
+//   waiting at most kStopFlushMs for the hardware: the one time a driver may block the loop,
+//   so that the exit stop is never lost behind a busy consumer.
 class Driver {
   public:
+    static constexpr uint32_t kStopFlushMs = 1000;
+
     virtual ~Driver() = default;
     virtual const char* name() const = 0;
-    // Both run on the loop thread and must never block it.
+    // All three run on the loop thread and never block it.
     virtual void command(const DriveCommand& c) = 0;
+    virtual void stop(const DriveCommand& c) = 0;  // c.command is "stop"
     virtual void pointer(const PointerEvent& p) = 0;
     virtual DriverStats stats() const { return {}; }
 };

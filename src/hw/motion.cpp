@@ -22,7 +22,9 @@ Motion::Motion(Loop& loop, Logger& log, Driver& driver, const Config& config)
 }
 
 Motion::~Motion() {
-    if (ever_moved_) send_stop("exit", moving_ ? LogLevel::Info : LogLevel::Debug);
+    // Always: a pulse from before robotd started (a crash, a previous driver) or a command
+    // outside the motion lists may still be driving the hardware.
+    send_stop("exit", moving_ ? LogLevel::Info : LogLevel::Debug);
 }
 
 void Motion::configure(const Config& config) {
@@ -42,7 +44,7 @@ void Motion::command(const DriveCommand& c) {
     if (iequals(c.command, "stop")) {
         deadman_.cancel();
         moving_ = false;
-        driver_.command(c);
+        driver_.stop(c);
         return;
     }
     const auto ms = pulse_ms(c.command);
@@ -57,7 +59,6 @@ void Motion::command(const DriveCommand& c) {
     }
     driver_.command(c);
     moving_ = true;
-    ever_moved_ = true;
     deadman_.start_ms(*ms);
 }
 
@@ -74,7 +75,7 @@ void Motion::send_stop(const char* reason, LogLevel level) {
     stop.command = "stop";
     stop.received_us = mono_us();
     stop.reason = reason;
-    driver_.command(stop);
+    driver_.stop(stop);
 }
 
 }  // namespace robotd

@@ -20,7 +20,7 @@ class Motion {
   public:
     // `driver` must outlive this object (the destructor sends a last stop through it).
     Motion(Loop& loop, Logger& log, Driver& driver, const Config& config);
-    ~Motion();  // sends a final stop if anything moved (reason "exit")
+    ~Motion();  // always sends a final stop (reason "exit"); the driver flushes it (driver.h)
     Motion(const Motion&) = delete;
     Motion& operator=(const Motion&) = delete;
 
@@ -29,7 +29,8 @@ class Motion {
 
     // Forwards to the driver. A motion command (straight or turn, case-insensitive)
     // (re)arms the automatic stop after straight_delay / turn_delay; one with key_position
-    // "up" is not forwarded but stops at once; an explicit "stop" cancels the timer.
+    // "up" is not forwarded but stops at once; an explicit "stop" cancels the timer. Every
+    // stop reaches the driver as Driver::stop(), which never drops it.
     void command(const DriveCommand& c);
     void pointer(const PointerEvent& p) { driver_.pointer(p); }
     // A stop now, whatever is moving; cancels the timer.
@@ -48,7 +49,6 @@ class Motion {
     uint32_t turn_ms_ = 0;
     Timer deadman_;
     bool moving_ = false;  // a pulse is running
-    bool ever_moved_ = false;
 };
 
 }  // namespace robotd

@@ -11,6 +11,7 @@ class NoneDriver : public Driver {
     explicit NoneDriver(Logger& log) : log_(log) {}
     const char* name() const override { return "none"; }
     void command(const DriveCommand& c) override;
+    void stop(const DriveCommand& c) override { command(c); }  // nothing to hold it back
     void pointer(const PointerEvent& p) override;
 
   private:

@@ -20,6 +20,24 @@ namespace {
 constexpr const char* kNotReading = "consumer not reading";
 constexpr const char* kNoReader = "no reader";
 constexpr const char* kNotRunning = "consumer not running";
+constexpr const char* kBehindStop = "a held stop goes first";
+// What a stop becomes if its line cannot be built (out of memory): still a stop.
+const char kBareStop[] = "{\"command\":\"stop\"}\n";
+
+bool is_fifo(const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+RetryRules rules_for(const Config::Pipe& config, const PipeTimings& t) {
+    if (!config.command.empty()) return t.restart;
+    if (config.path != "-" && is_fifo(config.path)) return t.reopen;
+    return t.rewrite;
+}
+
+std::string in_ms(uint32_t ms) {
+    return describe_duration(int64_t(ms) * 1000);
+}
 }  // namespace
 
 PipeDriver::PipeDriver(const Config::Pipe& config, Loop& loop, Logger& log, PipeTimings timings)
@@ -27,17 +45,22 @@ PipeDriver::PipeDriver(const Config::Pipe& config, Loop& loop, Logger& log, Pipe
       log_(log),
       timings_(timings),
       child_(loop),
-      restart_ms_(timings.restart_min_ms),
-      retry_timer_(loop,
-                   [this] {
-                       if (sink_ == Sink::Fifo) open_fifo();
-                       if (sink_ == Sink::Consumer) start_consumer();
-                   }),
+      retry_(loop, rules_for(config, timings), [this] { retry_now(); }),
+      healthy_(loop,
+               [this] {
+                   if (!child_.running()) return;
+                   LOGI(log_, "pipe", "consumer '%s' (pid %d) has run for %s: recovered after %s",
+                        argv_[0].c_str(), static_cast<int>(child_.pid()),
+                        in_ms(timings_.restart.healthy_ms).c_str(), retry_.outage_text().c_str());
+               }),
+      writable_(loop, [this] { flush_backlog(); }),
       summary_timer_(loop, [this] { summarise_drops(); }) {
     child_.on_exit([this](int status) { consumer_exited(status); });
 }
 
 PipeDriver::~PipeDriver() {
+    flush_before_going();
+    writable_.release();  // its duplicate would keep the consumer's stdin open: no EOF
     if (unreported_drops_ > 0)
         LOGW(log_, "pipe", "%llu lines dropped (%s)",
              static_cast<unsigned long long>(unreported_drops_), drop_reason_.c_str());
@@ -57,8 +80,7 @@ bool PipeDriver::start(std::string* error) {
         sink_ = Sink::Stdout;
         return open_stdout(error);
     }
-    struct stat st;
-    if (stat(config_.path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+    if (is_fifo(config_.path)) {
         sink_ = Sink::Fifo;
         open_fifo();
         return true;
@@ -99,112 +121,327 @@ bool PipeDriver::open_stdout(std::string* error) {
     return true;
 }
 
+void PipeDriver::retry_now() {
+    if (sink_ == Sink::Fifo && !fd_.valid()) {
+        open_fifo();
+    } else if (sink_ == Sink::Consumer && !child_.running()) {
+        start_consumer();
+    } else {
+        flush_backlog();
+    }
+}
+
 void PipeDriver::open_fifo() {
+    writable_.release();
     // Non-blocking: open fails with ENXIO at once while nobody reads, instead of waiting.
     fd_.reset(open(config_.path.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (fd_.valid()) {
-        fifo_waiting_logged_ = false;
-        LOGI(log_, "pipe", "writing lines to FIFO %s", config_.path.c_str());
+        if (retry_.succeeded())
+            LOGI(log_, "pipe", "FIFO %s has a reader again (after %s)", config_.path.c_str(),
+                 retry_.outage_text().c_str());
+        else
+            LOGI(log_, "pipe", "writing lines to FIFO %s", config_.path.c_str());
+        new_destination();
         return;
     }
-    if (!fifo_waiting_logged_) {
-        fifo_waiting_logged_ = true;
-        if (errno == ENXIO)
-            LOGI(log_, "pipe", "FIFO %s has no reader yet; trying again every %u ms",
-                 config_.path.c_str(), timings_.reopen_ms);
+    const int err = errno;
+    const RetryPolicy::Step step = retry_.failed();
+    const std::string cap = in_ms(retry_.policy().rules().max_ms);
+    if (step.report == RetryPolicy::Report::First) {
+        if (err == ENXIO)
+            LOGI(log_, "pipe", "FIFO %s has no reader yet; trying again (at least every %s)",
+                 config_.path.c_str(), cap.c_str());
         else
-            LOGW(log_, "pipe", "FIFO %s: %s; trying again every %u ms", config_.path.c_str(),
-                 strerror(errno), timings_.reopen_ms);
+            LOGW(log_, "pipe", "FIFO %s: %s; trying again (at least every %s)",
+                 config_.path.c_str(), strerror(err), cap.c_str());
+    } else if (step.report == RetryPolicy::Report::Summary) {
+        LOGW(log_, "pipe", "FIFO %s: still %s after %s; is its reader running?",
+             config_.path.c_str(), err == ENXIO ? "no reader" : strerror(err),
+             retry_.outage_text().c_str());
     }
-    retry_timer_.start_ms(timings_.reopen_ms);
 }
 
 void PipeDriver::start_consumer() {
     std::string error;
     consumer_stopping_ = false;
+    writable_.release();
     if (child_.start(argv_, true, &error)) {
         ++consumer_starts_;
         consumer_started_us_ = mono_us();
-        LOGI(log_, "pipe", "consumer '%s' started (pid %d)", argv_[0].c_str(),
-             static_cast<int>(child_.pid()));
+        const bool after_failures = retry_.failures() > 0;
+        retry_.succeeded();
+        if (after_failures) {
+            LOGD(log_, "pipe", "consumer '%s' restarted (pid %d)", argv_[0].c_str(),
+                 static_cast<int>(child_.pid()));
+            healthy_.start_ms(timings_.restart.healthy_ms);
+        } else {
+            LOGI(log_, "pipe", "consumer '%s' started (pid %d)", argv_[0].c_str(),
+                 static_cast<int>(child_.pid()));
+        }
+        new_destination();
         return;
     }
-    LOGE(log_, "pipe", "consumer: %s; trying again in %u ms", error.c_str(), restart_ms_);
-    retry_timer_.start_ms(restart_ms_);
-    restart_ms_ = std::min(restart_ms_ * 2, timings_.restart_max_ms);
+    const RetryPolicy::Step step = retry_.failed();
+    const std::string next = in_ms(step.delay_ms);
+    if (step.report == RetryPolicy::Report::First)
+        LOGE(log_, "pipe", "consumer: %s; trying again in %s", error.c_str(), next.c_str());
+    else if (step.report == RetryPolicy::Report::Summary)
+        LOGE(log_, "pipe", "consumer: still failing after %s: %s; next try in %s",
+             retry_.outage_text().c_str(), error.c_str(), next.c_str());
+    else
+        LOGD(log_, "pipe", "consumer: %s; trying again in %s", error.c_str(), next.c_str());
 }
 
 void PipeDriver::consumer_exited(int status) {
-    const int64_t ran_ms = (mono_us() - consumer_started_us_) / 1000;
-    if (ran_ms >= timings_.healthy_ms) restart_ms_ = timings_.restart_min_ms;
-    LOGW(log_, "pipe", "consumer '%s' %s after %lld ms; restarting it in %u ms", argv_[0].c_str(),
-         describe_exit(status).c_str(), static_cast<long long>(ran_ms), restart_ms_);
-    retry_timer_.start_ms(restart_ms_);
-    restart_ms_ = std::min(restart_ms_ * 2, timings_.restart_max_ms);
+    writable_.release();
+    healthy_.cancel();
+    backlog_ = held_stop_;  // the rest of a line begun on the old stdin went with it
+    const std::string what =
+        describe_exit(status) + " after " + describe_duration(mono_us() - consumer_started_us_);
+    const RetryPolicy::Step step = retry_.failed();
+    const std::string next = in_ms(step.delay_ms);
+    if (step.report == RetryPolicy::Report::First)
+        LOGW(log_, "pipe", "consumer '%s' %s; restarting it in %s", argv_[0].c_str(), what.c_str(),
+             next.c_str());
+    else if (step.report == RetryPolicy::Report::Summary)
+        LOGW(log_, "pipe", "consumer '%s' keeps ending: %s; last %s; restarting it in %s",
+             argv_[0].c_str(), retry_.outage_text().c_str(), what.c_str(), next.c_str());
+    else
+        LOGD(log_, "pipe", "consumer '%s' %s; restarting it in %s", argv_[0].c_str(), what.c_str(),
+             next.c_str());
 }
 
 void PipeDriver::command(const DriveCommand& c) {
-    write_line(command_line(c));
+    const std::string line = command_line(c);
+    if (line.empty() || line.size() > kMaxPipeLine) {
+        drop("line could not be encoded");
+        return;
+    }
+    send(line, false);
+}
+
+void PipeDriver::stop(const DriveCommand& c) {
+    std::string line = command_line(c);
+    if (line.empty() || line.size() > kMaxPipeLine) line = kBareStop;
+    send(line, true);
 }
 
 void PipeDriver::pointer(const PointerEvent& p) {
-    write_line(pointer_line(p));
+    const std::string line = pointer_line(p);
+    if (line.empty() || line.size() > kMaxPipeLine) {
+        drop("line could not be encoded");
+        return;
+    }
+    send(line, false);
+}
+
+DriverStats PipeDriver::stats() const {
+    DriverStats s;
+    s.written = written_;
+    s.dropped = dropped_;
+    s.merged = merged_;
+    s.stop_held = !held_stop_.empty();
+    return s;
 }
 
 int PipeDriver::sink_fd() const {
     return sink_ == Sink::Consumer ? child_.stdin_fd() : fd_.get();
 }
 
-void PipeDriver::write_line(const std::string& line) {
-    if (line.empty() || line.size() > kMaxPipeLine) {
-        drop("line could not be encoded");
-        return;
-    }
+const char* PipeDriver::no_sink_reason() const {
+    return sink_ == Sink::Consumer ? kNotRunning : kNoReader;
+}
+
+ssize_t PipeDriver::put(const char* data, size_t size) {
     const int fd = sink_fd();
-    if (fd < 0) {
-        drop(sink_ == Sink::Consumer ? kNotRunning : kNoReader);
-        return;
-    }
     if (poll_before_write_) {
         pollfd p{fd, POLLOUT, 0};
         if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) {
-            drop(kNotReading);
-            return;
+            errno = EAGAIN;
+            return -1;
         }
     }
     ssize_t n;
     do {
-        n = is_socket_ ? send(fd, line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
-                       : write(fd, line.data(), line.size());
+        n = is_socket_ ? ::send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL)
+                       : write(fd, data, size);
     } while (n < 0 && errno == EINTR);
+    if (n == 0 && size > 0) errno = ENOSPC;  // a regular file that takes nothing
+    return n;
+}
+
+void PipeDriver::send(const std::string& line, bool is_stop) {
+    if (!flush_backlog()) {
+        // Something is still owed (a held stop, the rest of a line): nothing passes it.
+        if (is_stop)
+            hold(line, sink_fd() < 0 ? no_sink_reason() : kNotReading);
+        else
+            drop(!held_stop_.empty() ? kBehindStop
+                 : sink_fd() < 0     ? no_sink_reason()
+                                     : kNotReading);
+        return;
+    }
+    if (sink_fd() < 0) {
+        if (is_stop)
+            hold(line, no_sink_reason());
+        else
+            drop(no_sink_reason());
+        return;
+    }
+    const ssize_t n = put(line.data(), line.size());
+    const int err = errno;
     if (n == static_cast<ssize_t>(line.size())) {
         ++written_;
         return;
     }
-    if (n >= 0) {
-        drop("short write");  // a regular file on a full disk; pipes write lines whole
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        drop(kNotReading);
-    } else if (errno == EPIPE) {
-        drop(sink_ == Sink::Consumer ? kNotRunning : kNoReader);
-        lost_reader();
-    } else {
-        drop(strerror(errno));
+    if (n > 0) {
+        // A short write (a socket, a full disk; pipes write lines whole): the rest goes
+        // before anything else, or the consumer would read two lines run together.
+        backlog_ = line.substr(static_cast<size_t>(n));
+        if (is_stop) {
+            held_stop_ = line;
+            held_since_us_ = mono_us();
+        } else {
+            ++written_;
+        }
+        wait_to_write(sink_ == Sink::File ? ENOSPC : EAGAIN);
+        return;
     }
+    const char* why = err == EAGAIN || err == EWOULDBLOCK ? kNotReading
+                      : err == EPIPE                      ? no_sink_reason()
+                                                          : strerror(err);
+    if (is_stop) {
+        hold(line, why);
+        wait_to_write(err);
+        return;
+    }
+    drop(why);
+    if (err == EPIPE) lost_reader();
+}
+
+void PipeDriver::hold(const std::string& stop, const char* why) {
+    if (!held_stop_.empty()) {
+        ++merged_;  // the held one says the same, and goes first
+        return;
+    }
+    held_stop_ = stop;
+    backlog_ += stop;
+    held_since_us_ = mono_us();
+    LOGW(log_, "pipe",
+         "stop held (%s): it goes out first as soon as the %s can take it; commands are dropped "
+         "until then",
+         why, sink_ == Sink::Consumer ? "consumer" : "reader");
+}
+
+bool PipeDriver::flush_backlog() {
+    while (!backlog_.empty()) {
+        if (sink_fd() < 0) return false;  // the reopen or restart delivers it
+        const ssize_t n = put(backlog_.data(), backlog_.size());
+        if (n > 0) {
+            backlog_.erase(0, static_cast<size_t>(n));
+            continue;
+        }
+        wait_to_write(errno);
+        // A reader gone may have been replaced at once (a reopen that flushed it all).
+        return backlog_.empty();
+    }
+    writable_.release();
+    if (!held_stop_.empty()) {
+        ++written_;
+        held_stop_.clear();
+        LOGI(log_, "pipe", "held stop delivered after %s",
+             describe_duration(mono_us() - held_since_us_).c_str());
+    }
+    return true;
+}
+
+void PipeDriver::wait_to_write(int error) {
+    const int fd = sink_fd();
+    if (fd < 0) return;  // the reopen or restart delivers what is owed
+    if (error == EPIPE) {
+        lost_reader();
+        return;
+    }
+    // A full pipe or socket: an event when it has room. (A regular file is always
+    // "writable", so its errors wait on the backoff instead.)
+    if ((error == EAGAIN || error == EWOULDBLOCK) && sink_ != Sink::File && writable_.arm(fd))
+        return;
+    const RetryPolicy::Step step = retry_.failed();
+    if (step.report != RetryPolicy::Report::Quiet)
+        LOGE(log_, "pipe", "cannot write to %s: %s; trying again in %s",
+             sink_ == Sink::Consumer ? "the consumer" : config_.path.c_str(), strerror(error),
+             in_ms(step.delay_ms).c_str());
+}
+
+void PipeDriver::new_destination() {
+    backlog_ = held_stop_;  // a new reader gets a held stop before anything else
+    flush_backlog();
 }
 
 void PipeDriver::lost_reader() {
+    writable_.release();
     if (sink_ == Sink::Fifo) {
         LOGI(log_, "pipe", "the reader of %s went away; reopening", config_.path.c_str());
         fd_.reset();
+        backlog_ = held_stop_;
         open_fifo();
-    } else if (sink_ == Sink::Consumer && !consumer_stopping_) {
+    } else if (sink_ == Sink::Consumer && child_.running() && !consumer_stopping_) {
         // Usually it is exiting and SIGCHLD is on its way; if it only closed its stdin,
         // it is of no more use: stop it so it is restarted.
         consumer_stopping_ = true;
         LOGD(log_, "pipe", "consumer closed its stdin; stopping it");
         child_.stop();
     }
+}
+
+void PipeDriver::flush_before_going() {
+    if (backlog_.empty()) return;
+    writable_.release();
+    const bool had_stop = !held_stop_.empty();
+    const int64_t deadline = mono_us() + int64_t(timings_.flush_ms) * 1000;
+    const char* why = "timed out";
+    while (!backlog_.empty()) {
+        const int64_t left_ms = (deadline - mono_us() + 999) / 1000;
+        if (left_ms <= 0) break;
+        if (sink_fd() < 0) {
+            if (sink_ != Sink::Fifo) {
+                why = no_sink_reason();
+                break;
+            }
+            // A FIFO's reader may be back any moment: look for it now and then.
+            fd_.reset(open(config_.path.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+            if (fd_.valid()) {
+                backlog_ = held_stop_;
+            } else {
+                why = kNoReader;
+                poll(nullptr, 0, static_cast<int>(std::min<int64_t>(left_ms, 50)));
+            }
+            continue;
+        }
+        pollfd p{sink_fd(), POLLOUT, 0};
+        if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) continue;
+        const ssize_t n = put(backlog_.data(), backlog_.size());
+        if (n > 0) {
+            backlog_.erase(0, static_cast<size_t>(n));
+        } else if (errno == EPIPE && sink_ == Sink::Fifo) {
+            fd_.reset();
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            why = errno == EPIPE ? no_sink_reason() : strerror(errno);
+            break;
+        }
+    }
+    if (!had_stop) return;
+    if (backlog_.empty()) {
+        ++written_;
+        held_stop_.clear();
+        LOGI(log_, "pipe", "held stop delivered after %s, as the driver goes",
+             describe_duration(mono_us() - held_since_us_).c_str());
+        return;
+    }
+    LOGE(log_, "pipe", "a held stop could not be delivered within %s (%s); %s",
+         in_ms(timings_.flush_ms).c_str(), why,
+         sink_ == Sink::Consumer ? "the consumer gets EOF and is stopped"
+                                 : "the hardware keeps its last command until its reader stops it");
 }
 
 void PipeDriver::drop(const char* why) {

@@ -8,28 +8,43 @@
 
 #include "core/config.h"
 #include "core/log.h"
-#include "hw/driver.h"
+#include "core/retry.h"
 #include "core/unique_fd.h"
+#include "hw/driver.h"
 #include "net/child.h"
 #include "net/loop.h"
+#include "net/retry_timer.h"
+#include "net/writable_watch.h"
 
 namespace robotd {
 
 // The driver's waits; tests shorten them, robotd uses the defaults.
 struct PipeTimings {
-    uint32_t reopen_ms = 1000;        // a FIFO without a reader: try to open it this often
-    uint32_t restart_min_ms = 1000;   // a dead consumer: first restart delay, doubling
-    uint32_t restart_max_ms = 30000;  // up to this,
-    uint32_t healthy_ms = 10000;      // back to the first once a consumer has run this long
-    uint32_t summary_ms = 10000;      // at most one drop summary in the log per this
+    // A FIFO without a reader is opened again on this backoff: its cap bounds how late a
+    // returning reader gets a held stop.
+    RetryRules reopen{100, 1000, 10000};
+    // A consumer that exited or could not start is restarted on this backoff; one that ran
+    // healthy_ms counts as recovered.
+    RetryRules restart{1000, 30000, 10000};
+    // A stop held on a file or stdout that failed with an error (a full disk) is written again
+    // on this backoff (pipes and FIFOs wait for writability instead).
+    RetryRules rewrite{100, 2000, 0};
+    uint32_t summary_ms = 10000;               // at most one drop summary in the log per this
+    uint32_t flush_ms = Driver::kStopFlushMs;  // see ~PipeDriver
 };
 
-// Never blocks the loop: writes are non-blocking and a line that cannot be written whole at
-// once is dropped and counted (nothing is queued, so a stuck consumer costs no memory).
-// Writing to a pipe whose reader is gone needs SIGPIPE ignored, as robotd's main() does.
+// Never blocks the loop: writes are non-blocking and a command or pointer line that cannot
+// be written whole at once is dropped and counted (nothing but a stop is queued, so a stuck
+// consumer costs no memory). A stop is held instead (see hw/driver.h) and goes out first when
+// the destination can take it: on writability, when a FIFO has a reader again, or to a
+// restarted consumer. Writing to a pipe whose reader is gone needs SIGPIPE ignored, as
+// robotd's main() does.
 class PipeDriver : public Driver {
   public:
     PipeDriver(const Config::Pipe& config, Loop& loop, Logger& log, PipeTimings timings = {});
+    // Delivers a held stop, waiting at most timings.flush_ms (a poll for writability; for a
+    // FIFO, for a reader too). Then a consumer's stdin closes (it reads the stop, then EOF)
+    // and the loop stops it (net/child.h: SIGTERM after 0.5 s, SIGKILL 1 s later).
     ~PipeDriver() override;
     PipeDriver(const PipeDriver&) = delete;
     PipeDriver& operator=(const PipeDriver&) = delete;
@@ -41,9 +56,11 @@ class PipeDriver : public Driver {
 
     const char* name() const override { return "pipe"; }
     void command(const DriveCommand& c) override;
+    void stop(const DriveCommand& c) override;
     void pointer(const PointerEvent& p) override;
-    DriverStats stats() const override { return {written_, dropped_}; }
+    DriverStats stats() const override;
     uint64_t consumer_starts() const { return consumer_starts_; }
+    pid_t consumer_pid() const { return child_.pid(); }
 
   private:
     enum class Sink { Stdout, File, Fifo, Consumer };
@@ -52,8 +69,16 @@ class PipeDriver : public Driver {
     void open_fifo();
     void start_consumer();
     void consumer_exited(int status);
-    void write_line(const std::string& line);
+    void retry_now();
+    void send(const std::string& line, bool is_stop);
+    ssize_t put(const char* data, size_t size);
+    bool flush_backlog();
+    void hold(const std::string& stop, const char* why);
+    void wait_to_write(int error);
+    void new_destination();
+    void flush_before_going();
     int sink_fd() const;
+    const char* no_sink_reason() const;
     void lost_reader();
     void drop(const char* why);
     void summarise_drops();
@@ -65,17 +90,27 @@ class PipeDriver : public Driver {
     UniqueFd fd_;                     // Stdout, File, Fifo
     bool poll_before_write_ = false;  // stdout we could not make non-blocking
     bool is_socket_ = false;
-    bool fifo_waiting_logged_ = false;
     std::vector<std::string> argv_;  // Consumer
     Child child_;
     int64_t consumer_started_us_ = 0;
-    uint32_t restart_ms_ = 0;
     bool consumer_stopping_ = false;
     uint64_t consumer_starts_ = 0;
-    Timer retry_timer_;  // FIFO reopen or consumer restart
+    RetryTimer retry_;  // the one retry loop of this sink: FIFO reopen, consumer restart, rewrite
+    Timer healthy_;     // a restarted consumer that keeps running: its recovery is logged
+    WritableWatch writable_;
     Timer summary_timer_;
+
+    // Bytes owed to the destination before any new line: the rest of a line a short write
+    // began (sockets, full disks), and a held stop. held_stop_ is that stop whole, which a
+    // new destination (reopened FIFO, restarted consumer) gets first.
+    std::string backlog_;
+    std::string held_stop_;
+    int64_t held_since_us_ = 0;
+    std::string held_why_;
+
     uint64_t written_ = 0;
     uint64_t dropped_ = 0;
+    uint64_t merged_ = 0;
     uint64_t unreported_drops_ = 0;
     std::string drop_reason_;
 };

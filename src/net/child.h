@@ -1,48 +1,64 @@
 // Child processes started from an argv (never a shell), reaped on the loop through SIGCHLD,
-// and stopped with SIGTERM then SIGKILL: the pipe driver's consumer, reverse SSH, TTS.
+// and never outliving their owner or robotd: the pipe driver's consumer, reverse SSH, TTS.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/argv.h"
+#include "core/unique_fd.h"
 #include "net/loop.h"
 
 namespace robotd {
 
 class Child {
   public:
+    // A child whose owner goes: time to finish on its own after its stdin closes (EOF), then
+    // time between SIGTERM and SIGKILL.
+    static constexpr uint32_t kEofGraceMs = 500;
+    static constexpr uint32_t kTermGraceMs = 1000;
+
     explicit Child(Loop& loop);
-    ~Child();  // stops the child and stops watching it
+    // A running child is handed to the loop: its stdin closes (a consumer sees EOF after the
+    // last line, e.g. the exit stop), SIGTERM follows kEofGraceMs later (at once without a
+    // stdin pipe) and SIGKILL kTermGraceMs after that, on the loop's timer.
+    ~Child();
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
 
-    // Starts argv[0] (searched in PATH) with default signal handling and an empty signal
-    // mask. With `pipe_stdin`, its stdin is a pipe whose write end is stdin_fd()
-    // (non-blocking, close-on-exec); otherwise stdin is /dev/null.
+    // Starts argv[0] (searched in PATH) in a process group of its own, with default signal
+    // handling, an empty signal mask, and SIGKILL should robotd die without stopping it. With
+    // `pipe_stdin`, its stdin is a pipe whose write end is stdin_fd() (non-blocking,
+    // close-on-exec); otherwise stdin is /dev/null.
     bool start(const std::vector<std::string>& argv, bool pipe_stdin, std::string* error);
-    // SIGTERM now, SIGKILL if it is still there after `grace_ms`.
-    void stop(uint32_t grace_ms = 1000);
+    // SIGTERM now, SIGKILL if it is still there after `grace_ms`; on_exit is still called.
+    void stop(uint32_t grace_ms = kTermGraceMs);
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }
-    int stdin_fd() const { return stdin_fd_; }
+    int stdin_fd() const { return stdin_.get(); }
     // Called on the loop when the child has exited (status as from waitpid).
     void on_exit(std::function<void(int status)> fn) { on_exit_ = std::move(fn); }
 
   private:
     void exited(int status);
-    void close_stdin();
 
     Loop& loop_;
     pid_t pid_ = -1;
-    int stdin_fd_ = -1;
-    Timer kill_timer_;
+    UniqueFd stdin_;
     std::function<void(int)> on_exit_;
 };
+
+// Forks and execs `argv` (argv[0] resolved in PATH before the fork) with `stdin_fd` (or
+// /dev/null when negative) as its stdin, in a process group of its own, with default signal
+// dispositions and mask, and PR_SET_PDEATHSIG(SIGKILL): it dies with the thread that started
+// it (robotd starts children from the loop thread, which lives as long as the process). The
+// caller reaps it. -1 with `error` set when it cannot start (exec errors included).
+pid_t spawn_process(const std::vector<std::string>& argv, int stdin_fd, std::string* error);
 
 // "exited with status 3", "killed by signal 9 (Killed)": for log lines.
 std::string describe_exit(int status);

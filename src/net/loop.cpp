@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "net/protocols.h"
+#include "net/reaper.h"
 
 namespace robotd {
 
@@ -24,9 +25,15 @@ sigset_t handled_signals() {
     return set;
 }
 
-Loop::Loop(Logger& log) : log_(log), resolver_(std::make_unique<Resolver>(*this)) {}
+Loop::Loop(Logger& log)
+    : log_(log),
+      resolver_(std::make_unique<Resolver>(*this)),
+      reaper_(std::make_unique<Reaper>(*this)) {}
 
 Loop::~Loop() {
+    // No child outlives robotd: they get their last seconds, then SIGKILL (bounded).
+    reaper_->finish(kChildExitMs);
+    reaper_.reset();    // its timer needs the context
     resolver_.reset();  // first: its workers must not wake a destroyed context
     if (context_) lws_context_destroy(context_);
 }
@@ -162,8 +169,16 @@ void Loop::stop() {
     if (context_) lws_cancel_service(context_);
 }
 
-void Loop::watch_child(pid_t pid, std::function<void(int)> fn) {
-    children_[pid] = std::move(fn);
+void Loop::watch_child(pid_t pid, std::string name, std::function<void(int)> fn) {
+    reaper_->watch(pid, std::move(name), std::move(fn));
+}
+
+void Loop::stop_child(pid_t pid, uint32_t term_in_ms, uint32_t kill_after_ms) {
+    reaper_->stop(pid, term_in_ms, kill_after_ms);
+}
+
+void Loop::abandon_child(pid_t pid, uint32_t term_in_ms, uint32_t kill_after_ms) {
+    reaper_->abandon(pid, term_in_ms, kill_after_ms);
 }
 
 void Loop::handle_signal_fd(int fd) {
@@ -173,15 +188,7 @@ void Loop::handle_signal_fd(int fd) {
             if (on_signal_) on_signal_(static_cast<int>(si.ssi_signo));
             continue;
         }
-        // SIGCHLDs merge: reap every child that has ended, watched or not.
-        int status = 0;
-        for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
-            auto it = children_.find(pid);
-            if (it == children_.end()) continue;
-            auto fn = std::move(it->second);
-            children_.erase(it);
-            fn(status);
-        }
+        reaper_->reap();
     }
 }
 

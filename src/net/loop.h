@@ -19,6 +19,8 @@
 
 namespace robotd {
 
+class Reaper;
+
 struct TlsSettings {
     std::string ca_file;
     bool verify = true;
@@ -43,9 +45,15 @@ class Loop {
     // New TLS settings for connections made from now on (a new vhost when they differ).
     bool set_tls(const TlsSettings& tls, std::string* error);
     void on_signal(std::function<void(int signo)> fn) { on_signal_ = std::move(fn); }
-    // Calls `fn` with the wait status when child `pid` exits (reaped on SIGCHLD).
-    void watch_child(pid_t pid, std::function<void(int status)> fn);
-    void forget_child(pid_t pid) { children_.erase(pid); }
+    // Child processes (see net/reaper.h): `fn` gets the wait status when `pid` exits (reaped
+    // on SIGCHLD); stop_child() sends SIGTERM then SIGKILL on a timer; abandon_child() does
+    // too for a child whose owner is gone. At destruction the loop waits at most
+    // kChildExitMs for them to end, then kills and reaps what is left.
+    void watch_child(pid_t pid, std::string name, std::function<void(int status)> fn);
+    void stop_child(pid_t pid, uint32_t term_in_ms, uint32_t kill_after_ms);
+    void abandon_child(pid_t pid, uint32_t term_in_ms, uint32_t kill_after_ms);
+    Reaper& reaper() { return *reaper_; }
+    static constexpr uint32_t kChildExitMs = 1000;
 
     void run();   // services until stop()
     void stop();  // from any callback on the loop
@@ -83,7 +91,7 @@ class Loop {
     bool stopping_ = false;
     std::function<void(int)> on_signal_;
     std::unique_ptr<Resolver> resolver_;
-    std::map<pid_t, std::function<void(int)>> children_;
+    std::unique_ptr<Reaper> reaper_;
     std::map<uint64_t, std::function<void()>> wakes_;
     uint64_t next_wake_ = 1;
 };

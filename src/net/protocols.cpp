@@ -7,6 +7,7 @@ const char kProtoSignal[] = "robotd-signal";
 const char kProtoWake[] = "robotd-wake";
 const char kProtoSio[] = "robotd-sio";
 const char kProtoUpload[] = "robotd-upload";
+const char kProtoWritable[] = "robotd-writable";
 
 const lws_protocols* protocol_table() {
     // A constant table: lws keeps the pointer for the context's life.
@@ -16,6 +17,7 @@ const lws_protocols* protocol_table() {
         {kProtoWake, wake_callback, 0, 0, 0, nullptr, 0},
         {kProtoSio, sio_client_callback, 0, 4096, 0, nullptr, 0},
         {kProtoUpload, upload_callback, 0, 0, 0, nullptr, 0},
+        {kProtoWritable, writable_watch_callback, 0, 0, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     return table;

@@ -11,6 +11,7 @@ extern const char kProtoSignal[];
 extern const char kProtoWake[];
 extern const char kProtoSio[];
 extern const char kProtoUpload[];
+extern const char kProtoWritable[];
 
 const lws_protocols* protocol_table();
 
@@ -19,5 +20,7 @@ int signal_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
 int sio_client_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int upload_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int wake_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+int writable_watch_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                            size_t len);
 
 }  // namespace robotd

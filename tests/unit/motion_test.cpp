@@ -202,23 +202,52 @@ TEST_F(MotionTest, StopIsSentEvenWhenNothingMoves) {
     EXPECT_EQ(fifo_.lines().size(), 3u);  // the timer went with the stop
 }
 
-TEST_F(MotionTest, DestructorSendsAnExitStopOnlyIfSomethingMoved) {
-    Motion idle(loop_, log_, *driver_, config_);
-    idle.command(drive("LED_ON"));
+TEST_F(MotionTest, DestructorSendsAnExitStop) {
     motion_->command(drive("F"));
     motion_.reset();  // before the dead-man: the exit stop must come from the destructor
-    ASSERT_TRUE(lines_reach(3));
+    ASSERT_TRUE(lines_reach(2));
     const auto& lines = fifo_.lines();
-    EXPECT_EQ(str(lines[2], "command"), "stop");
-    EXPECT_EQ(str(lines[2], "reason"), "exit");
+    EXPECT_EQ(str(lines[1], "command"), "stop");
+    EXPECT_EQ(str(lines[1], "reason"), "exit");
     run_for(kStraightMs + 30);
-    EXPECT_EQ(fifo_.lines().size(), 3u);  // no dead-man from the destroyed one
+    EXPECT_EQ(fifo_.lines().size(), 2u);  // no dead-man from the destroyed one
 }
 
-TEST_F(MotionTest, DestroyingAnIdleMotionSendsNothing) {
-    { Motion idle(loop_, log_, *driver_, config_); }
+TEST_F(MotionTest, DestroyingAMotionThatNeverMovedStillSendsAnExitStop) {
+    {
+        // Commands outside the motion lists may drive the hardware too (LED_ON here; a
+        // "forward" a consumer knows), and a pulse may predate this Motion: stop regardless.
+        Motion idle(loop_, log_, *driver_, config_);
+        idle.command(drive("LED_ON"));
+    }
+    ASSERT_TRUE(lines_reach(2));
+    EXPECT_EQ(str(fifo_.lines()[0], "command"), "LED_ON");
+    EXPECT_EQ(str(fifo_.lines()[1], "command"), "stop");
+    EXPECT_EQ(str(fifo_.lines()[1], "reason"), "exit");
     motion_.reset();
-    run_for(20);
-    EXPECT_TRUE(fifo_.lines().empty());
-    EXPECT_EQ(driver_->stats().written, 0u);
+    ASSERT_TRUE(lines_reach(3));
+    EXPECT_EQ(str(fifo_.lines()[2], "reason"), "exit");
+}
+
+TEST_F(MotionTest, EveryStopReachesTheDriverAsAStopItWillNotDrop) {
+    // A reader that has stopped reading: the driver drops commands, but holds stops.
+    for (int i = 0; i < 100000 && driver_->stats().dropped == 0; ++i)
+        motion_->command(drive("LED_ON"));
+    for (int i = 0; i < 100 && driver_->stats().dropped == 1; ++i) {
+        DriveCommand tiny;
+        tiny.command = "X";
+        motion_->command(tiny);
+    }
+    ASSERT_EQ(driver_->stats().dropped, 2u);
+    motion_->command(drive("stop", ""));  // a viewer's stop
+    EXPECT_TRUE(driver_->stats().stop_held);
+    EXPECT_EQ(driver_->stats().dropped, 2u);
+    motion_->stop("control session lost");  // robotd's own: merged into the held one
+    EXPECT_EQ(driver_->stats().merged, 1u);
+    ASSERT_TRUE(run_until([&] {
+        fifo_.lines();
+        return !driver_->stats().stop_held;
+    }));
+    ASSERT_TRUE(run_until([&] { return str(fifo_.lines().back(), "command") == "stop"; }));
+    EXPECT_EQ(str(fifo_.lines().back(), "user"), "alice");
 }
