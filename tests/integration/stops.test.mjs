@@ -5,7 +5,7 @@
 // stop_consumer.mjs, writing what it reads to a file and telling the test on robotd's stdout.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPeer, peerConfig, writeConfig, startRobotd, tempDir, top } from './lib.mjs';
 
@@ -55,15 +55,18 @@ for (const eio of [3, 4]) {
         // robotd driving `node stop_consumer.mjs --out <file> ...consumerArgs`, connected.
         const robot = async (consumerArgs = []) => {
             const out = join(tempDir('robotd-stops-'), 'consumer.jsonl');
-            const command = [process.execPath, consumer, '--out', out, ...consumerArgs]
-                .map((a) => `'${a}'`).join(' ');
-            const since = await peer.seq();
-            const r = startRobotd(writeConfig(peerConfig(peer, {
-                pipe: { command },
+            const text = (extra = []) => peerConfig(peer, {
+                pipe: { command: [process.execPath, consumer, '--out', out, ...consumerArgs, ...extra]
+                    .map((a) => `'${a}'`).join(' ') },
                 robot: { type: 'pipe', straight_delay: 0.3, turn_delay: 0.2 },
                 misc: { eio },
-            })));
+            });
+            const since = await peer.seq();
+            const path = writeConfig(text());
+            const r = startRobotd(path);
             r.consumerOut = out;
+            // Another consumer command line (SIGHUP replaces the driver only when it changed).
+            r.rewrite = (extra) => writeFileSync(path, text(extra));
             try {
                 await peer.waitEvent('control', 'robot_id', since);
                 await r.out.wait(/^pid \d+ consumer$/);
@@ -124,6 +127,7 @@ for (const eio of [3, 4]) {
                     Number(/^pid (\d+)/.exec(await r.out.wait(new RegExp(`^pid \\d+ ${role}$`), { from }))[1]);
                 const first = [await pidOf('consumer'), await pidOf('grandchild')];
                 const mark = r.out.lines.length;
+                r.rewrite(['--generation', '2']);
                 r.child.kill('SIGHUP');
                 // The new driver's consumer, and the old one killed on the loop's timer.
                 const second = [await pidOf('consumer', mark), await pidOf('grandchild', mark)];
