@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/json.h"
 #include "net/protocols.h"
 
 namespace robotd {
@@ -108,9 +109,10 @@ bool Loop::set_tls(const TlsSettings& tls, std::string* error) {
     return true;
 }
 
-int Loop::client_ssl_flags(bool tls) const {
-    if (!tls) return 0;
-    int flags = LCCSCF_USE_SSL;
+int Loop::client_flags(bool tls) const {
+    // A redirect is an error for every client connection, never a new target.
+    if (!tls) return LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+    int flags = LCCSCF_HTTP_NO_FOLLOW_REDIRECT | LCCSCF_USE_SSL;
     if (!tls_.verify)
         flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
@@ -126,7 +128,7 @@ lws* Loop::connect(const Url& url, const std::string& address, const std::string
     ci.vhost = vhost_;
     ci.address = address.c_str();
     ci.port = url.port;
-    ci.ssl_connection = client_ssl_flags(url.tls());
+    ci.ssl_connection = client_flags(url.tls());
     ci.path = path.c_str();
     ci.host = host.c_str();
     ci.origin = host.c_str();
@@ -148,6 +150,21 @@ void release_client(lws** wsi) {
     lws_set_opaque_user_data(*wsi, nullptr);
     lws_set_timeout(*wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     *wsi = nullptr;
+}
+
+std::string refused_redirect(lws* wsi) {
+    const unsigned status = lws_http_client_http_response(wsi);
+    if (status < 300 || status > 399) return {};
+    std::string text = "redirected (HTTP " + std::to_string(status) + ") to ";
+    const int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_LOCATION);
+    std::string location(len > 0 ? size_t(len) + 1 : 0, '\0');
+    if (len > 0 && lws_hdr_copy(wsi, &location[0], len + 1, WSI_TOKEN_HTTP_LOCATION) == len) {
+        location.resize(size_t(len));
+        text += "'" + excerpt(location, 160) + "'";
+    } else {
+        text += "no Location";
+    }
+    return text + ", which robotd does not follow";
 }
 
 void Loop::run() {

@@ -52,12 +52,15 @@ class Loop {
 
     lws_context* context() const { return context_; }
     lws_vhost* vhost() const { return vhost_; }
-    // LCCSCF_* flags for a client connection under the current TLS settings.
-    int client_ssl_flags(bool tls) const;
+    // LCCSCF_* flags for a client connection under the current TLS settings: TLS by `tls`, and
+    // never following a redirect.
+    int client_flags(bool tls) const;
     // Starts a client connection on the current vhost to the numeric `address` (resolved
     // off the loop), with `host` in the Host header (and so SNI and the certificate's name
     // check) and TLS by the URL's scheme. A null `method` means a WebSocket. `owner` becomes
-    // the wsi's opaque user data, which the protocol callbacks dispatch on.
+    // the wsi's opaque user data, which the protocol callbacks dispatch on. A 3xx answer is
+    // not followed: it reaches LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP like any other status
+    // (see refused_redirect()).
     lws* connect(const Url& url, const std::string& address, const std::string& path,
                  const std::string& host, const char* method, const char* protocol, void* owner,
                  lws** pwsi);
@@ -91,6 +94,12 @@ class Loop {
 // Cuts a client connection loose from its owner (no more callbacks reach it) and closes it
 // on the loop's next pass; `*wsi` becomes null.
 void release_client(lws** wsi);
+
+// At LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: for a 3xx answer, why it is refused, as one line
+// naming the status and the Location (printable and bounded); empty for any other status.
+// robotd never follows a redirect: the new address would come from a server rather than
+// the owner's config, and lws would resolve it with a blocking lookup on the loop.
+std::string refused_redirect(lws* wsi);
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
 // Cancelled when destroyed, so a callback never outlives its owner.
