@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -17,14 +18,15 @@ namespace {
 constexpr int64_t kMaxAgeUs = 1000000;
 // With records waiting and no write for this long, the relay is stuck: reconnect.
 constexpr int64_t kStuckUs = 10000000;
-constexpr uint32_t kWatchdogMs = 1000;
+// While a body is pending lws reads nothing: an answer (or end) from the relay would leave
+// the socket readable, the loop spinning and the reason unread until a write failed.
+// relay_answered() looks before each write and on every tick of this watchdog (a peek,
+// cheap), so that lasts a tick at most.
+constexpr uint32_t kWatchdogMs = 100;
 // The kernel's send buffer holds what the relay has not taken yet; left to autotune it grows
 // to megabytes, seconds of video the age check above cannot see. Keep it near a second.
 constexpr int kSendBuffer = 32 * 1024;
 constexpr int64_t kSkipLogUs = 10000000;
-// An upload counts as having worked (backoff starts over) only after streaming 5 s: a relay
-// that refuses at once (a wrong stream key) must not be retried twice a second.
-constexpr RetryRules kRetry{500, 30000, 5000};
 }  // namespace
 
 void LatencyHistogram::add(int64_t us) {
@@ -44,19 +46,21 @@ int LatencyHistogram::percentile_ms(double p) const {
     return static_cast<int>(buckets_.size() - 1);
 }
 
-Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe)
+Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe,
+               RetryRules rules)
     : loop_(loop),
       log_(loop.log()),
       name_(std::move(name)),
       ring_(ring),
       want_keyframe_(std::move(want_keyframe)),
       resolve_(loop.resolver()),
-      retry_(loop, kRetry, [this] { attempt(); }),
+      retry_(loop, rules, [this] { attempt(); }),
       watchdog_(loop, [this] {
           if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
               drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
               return;
           }
+          if (streaming_ && wsi_ && relay_answered(wsi_)) return;
           watchdog_.start_ms(kWatchdogMs);
       }) {}
 
@@ -120,6 +124,7 @@ void Upload::detach() {
     resolve_.cancel();
     release_client(&wsi_);
     streaming_ = false;
+    answered_ = false;
     watchdog_.cancel();
 }
 
@@ -137,8 +142,8 @@ void Upload::discard_all() {
     }
 }
 
-void Upload::drop(const std::string& why) {
-    const bool was_streaming = streaming_;
+void Upload::drop(const std::string& why, bool refused) {
+    const bool was_streaming = streaming_ && !refused;
     const int64_t streamed_us = was_streaming ? mono_us() - streaming_since_us_ : 0;
     detach();
     if (closed_) return;
@@ -160,8 +165,29 @@ void Upload::drop(const std::string& why) {
     if (on_failing_) on_failing_(failures);
 }
 
+bool Upload::relay_answered(lws* wsi) {
+    if (answered_) return true;
+    char byte;
+    const ssize_t n = recv(lws_get_socket_fd(wsi), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+    if (n == 0) {
+        drop("the relay closed the connection");
+        return true;
+    }
+    if (n < 0) {
+        drop(std::string("the connection failed: ") + strerror(errno));
+        return true;
+    }
+    // Something to read: end the body and let lws read the answer (with TLS too: mbedtls
+    // speaks TLS 1.2, which sends nothing unasked after the handshake). It reaches us as
+    // ESTABLISHED_CLIENT_HTTP, or as a connection error.
+    answered_ = true;
+    lws_client_http_body_pending(wsi, 0);
+    return true;
+}
+
 void Upload::pump() {
-    if (streaming_ && wsi_) {
+    if (streaming_ && wsi_ && !answered_) {
         lws_callback_on_writable(wsi_);
     } else {
         // Nobody to send to: what waits would only be stale when the link is back.
@@ -173,6 +199,7 @@ int Upload::write_next(lws* wsi) {
     const uint8_t* data;
     size_t len;
     RecordMeta meta;
+    if (relay_answered(wsi)) return 0;
     const int64_t now = mono_us();
     while (ring_.front(&data, &len, &meta)) {
         if (now - meta.capture_us > kMaxAgeUs && !need_keyframe_) {
@@ -224,11 +251,11 @@ int Upload::write_next(lws* wsi) {
     return 0;
 }
 
-int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
+int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
     switch (reason) {
         case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
             auto** p = static_cast<unsigned char**>(in);
-            unsigned char* end = *p + 256;
+            unsigned char* end = *p + len;  // lws' room, not a guess
             static const char te[] = "chunked", ct[] = "video/mp2t";
             if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
                                              reinterpret_cast<const unsigned char*>(te),
@@ -262,6 +289,13 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
             return write_next(wsi);
         case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
             // The jsmpeg relay answers only when a POST ends: an answer now is a refusal.
+            const std::string redirect = refused_redirect(wsi);
+            if (!redirect.empty()) {
+                drop("the relay " + redirect +
+                         ": the info server must name the relay's final address",
+                     true);
+                return -1;
+            }
             const unsigned status = lws_http_client_http_response(wsi);
             drop("the relay answered HTTP " + std::to_string(status));
             return -1;

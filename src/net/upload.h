@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/retry.h"
 #include "core/ring.h"
 #include "core/url.h"
 #include "net/loop.h"
@@ -36,8 +37,13 @@ class Upload {
         LatencyHistogram latency;
     };
 
+    // An upload counts as having worked (backoff starts over) only after streaming 5 s: a
+    // relay that refuses at once (a wrong stream key) must not be retried twice a second.
+    static constexpr RetryRules kRetry{500, 30000, 5000};
+
     // `want_keyframe` asks the encoder for a keyframe (after a reconnect or a skip).
-    Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe);
+    Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe,
+           RetryRules rules = kRetry);
     ~Upload();
     Upload(const Upload&) = delete;
     Upload& operator=(const Upload&) = delete;
@@ -61,11 +67,15 @@ class Upload {
   private:
     void attempt();
     void connect(const std::string& address);
-    void drop(const std::string& why);
+    // `refused`: the relay said why (no guessing from how soon it ended).
+    void drop(const std::string& why, bool refused = false);
     void detach();
     void discard_all();
     bool has_record();
     int write_next(lws* wsi);
+    // The relay answers only when a POST ends, so anything from it now ends the upload: true
+    // when it spoke (lws now reads its answer) or closed (dropped).
+    bool relay_answered(lws* wsi);
 
     Loop& loop_;
     Logger& log_;
@@ -76,6 +86,7 @@ class Upload {
     Url url_;
     bool closed_ = true;
     bool streaming_ = false;  // headers sent, body flowing
+    bool answered_ = false;   // the relay spoke mid-body: lws is reading its answer
     bool need_keyframe_ = true;
     ResolveRequest resolve_;
     lws* wsi_ = nullptr;
