@@ -27,7 +27,34 @@ constexpr uint32_t kWatchdogMs = 100;
 // to megabytes, seconds of video the age check above cannot see. Keep it near a second.
 constexpr int kSendBuffer = 32 * 1024;
 constexpr int64_t kSkipLogUs = 10000000;
+// A stream that ends sooner than this after connecting was refused, not lost.
+constexpr int64_t kAtOnceUs = 1000000;
+
+std::string seconds(uint32_t ms) {
+    char text[32];
+    snprintf(text, sizeof text, "%.1f s", ms / 1000.0);
+    return text;
+}
 }  // namespace
+
+UploadLogLine upload_failure_line(const std::string& url, const RetryPolicy::Step& step,
+                                  const std::string& outage, const std::string& why, bool lost) {
+    switch (step.report) {
+        case RetryPolicy::Report::First:
+            if (lost)
+                return {LogLevel::Warn, "upload to " + url + " lost: " + why +
+                                            "; reconnecting in " + seconds(step.delay_ms)};
+            return {LogLevel::Warn, "cannot upload to " + url + ": " + why + "; retrying in " +
+                                        seconds(step.delay_ms)};
+        case RetryPolicy::Report::Summary:
+            return {LogLevel::Warn, "upload to " + url + " still failing after " + outage + ": " +
+                                        why + "; check the relay and [robot] stream_key"};
+        case RetryPolicy::Report::Quiet:
+            break;
+    }
+    return {LogLevel::Debug, "upload attempt " + std::to_string(step.failures) + " failed: " + why +
+                                 "; retry in " + seconds(step.delay_ms)};
+}
 
 void LatencyHistogram::add(int64_t us) {
     const int64_t ms = us < 0 ? 0 : us / 1000;
@@ -61,6 +88,7 @@ Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<voi
               return;
           }
           if (streaming_ && wsi_ && relay_answered(wsi_)) return;
+          check_healthy();
           watchdog_.start_ms(kWatchdogMs);
       }) {}
 
@@ -87,6 +115,7 @@ void Upload::open(const Url& url) {
     closed_ = false;
     detach();
     retry_.reset();
+    recovering_ = false;
     attempt();
 }
 
@@ -144,25 +173,26 @@ void Upload::discard_all() {
 
 void Upload::drop(const std::string& why, bool refused) {
     const bool was_streaming = streaming_ && !refused;
-    const int64_t streamed_us = was_streaming ? mono_us() - streaming_since_us_ : 0;
+    const bool at_once = was_streaming && mono_us() - streaming_since_us_ < kAtOnceUs;
     detach();
+    recovering_ = false;
     if (closed_) return;
     const RetryPolicy::Step step = retry_.failed();
-    const int failures = int(step.failures);
-    const uint32_t delay = step.delay_ms;
-    const std::string url = url_.str();
-    if (was_streaming && streamed_us < 1000000)
-        LOGW(log_, name_.c_str(),
-             "upload to %s ended at once (%s): does the relay accept this stream_key? "
-             "attempt %d, retry in %.1f s",
-             url.c_str(), why.c_str(), failures, delay / 1000.0);
-    else if (was_streaming)
-        LOGW(log_, name_.c_str(), "upload to %s lost (%s); reconnecting in %.1f s", url.c_str(),
-             why.c_str(), delay / 1000.0);
-    else
-        LOGW(log_, name_.c_str(), "cannot upload to %s (%s); attempt %d, retry in %.1f s",
-             url.c_str(), why.c_str(), failures, delay / 1000.0);
-    if (on_failing_) on_failing_(failures);
+    const std::string reason =
+        at_once ? "ended at once (" + why + "), as with a wrong [robot] stream_key" : why;
+    const UploadLogLine line = upload_failure_line(url_.str(), step, retry_.outage_text(), reason,
+                                                   was_streaming && !at_once);
+    LOG_AT(log_, line.level, name_.c_str(), "%s", line.text.c_str());
+    if (on_failing_) on_failing_(int(step.failures));
+}
+
+void Upload::check_healthy() {
+    if (!recovering_ || !streaming_ ||
+        mono_us() - streaming_since_us_ < int64_t(retry_.policy().rules().healthy_ms) * 1000)
+        return;
+    recovering_ = false;
+    LOGI(log_, name_.c_str(), "uploading to %s again, after %s", url_.str().c_str(),
+         outage_text_.c_str());
 }
 
 bool Upload::relay_answered(lws* wsi) {
@@ -276,6 +306,8 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len
                            sizeof kSendBuffer);
                 streaming_ = true;
                 streaming_since_us_ = mono_us();
+                recovering_ = retry_.failures() > 0;
+                if (recovering_) outage_text_ = retry_.outage_text();
                 retry_.succeeded();
                 need_keyframe_ = true;
                 ++stats_.connects;
@@ -283,7 +315,14 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len
                 discard_all();  // older than this connection: start fresh at a keyframe
                 want_keyframe_();
                 watchdog_.start_ms(kWatchdogMs);
-                LOGI(log_, name_.c_str(), "uploading to %s", url_.str().c_str());
+                // During an outage a connection proves little (a wrong key is refused only
+                // now): the owner hears of it once it has lasted (check_healthy()).
+                if (recovering_)
+                    LOGD(log_, name_.c_str(), "connected to %s, attempt %u", url_.str().c_str(),
+                         retry_.failures() + 1);
+                else
+                    LOGI(log_, name_.c_str(), "uploading to %s", url_.str().c_str());
+                check_healthy();
                 return 0;
             }
             return write_next(wsi);

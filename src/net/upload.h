@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "core/retry.h"
 #include "core/ring.h"
 #include "core/url.h"
@@ -29,6 +30,17 @@ class LatencyHistogram {
     std::array<uint64_t, 2001> buckets_{};  // the last one holds everything >= 2 s
     uint64_t count_ = 0;
 };
+
+// What the upload logs about one failed attempt, by RetryPolicy::Report: the first failure of
+// an outage at warning, then a summary at the policy's growing intervals, the rest at debug,
+// so a dead relay writes a few lines a day, not one per attempt. `lost`: what failed had
+// been streaming; `outage`: RetryTimer::outage_text().
+struct UploadLogLine {
+    LogLevel level;
+    std::string text;
+};
+UploadLogLine upload_failure_line(const std::string& url, const RetryPolicy::Step& step,
+                                  const std::string& outage, const std::string& why, bool lost);
 
 class Upload {
   public:
@@ -66,6 +78,7 @@ class Upload {
 
   private:
     void attempt();
+    void check_healthy();
     void connect(const std::string& address);
     // `refused`: the relay said why (no guessing from how soon it ended).
     void drop(const std::string& why, bool refused = false);
@@ -95,6 +108,9 @@ class Upload {
     int64_t last_progress_us_ = 0;
     int64_t streaming_since_us_ = 0;
     int64_t last_skip_log_us_ = 0;
+    // Connected again during an outage: the recovery line waits until the link is healthy.
+    bool recovering_ = false;
+    std::string outage_text_;
     RetryTimer retry_;
     Timer watchdog_;
     Stats stats_;
