@@ -89,9 +89,19 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
                 return -1;
             return 0;
         }
-        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
             result_.status = static_cast<int>(lws_http_client_http_response(wsi));
-            return 0;
+            const std::string redirect = refused_redirect(wsi);
+            if (redirect.empty()) return 0;
+            finish(
+                {false,
+                 result_.status,
+                 {},
+                 redirect + ": " +
+                     (req_.setting.empty() ? std::string("put the final address in the config")
+                                           : "point " + req_.setting + " at the final address")});
+            return -1;
+        }
         case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
             char buf[LWS_PRE + 2048];
             char* px = buf + LWS_PRE;
@@ -117,15 +127,20 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
             return -1;  // one request per connection
         }
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            wsi_ = nullptr;  // lws frees it after this callback
+            forget_client(wsi, &wsi_);  // lws frees it after this callback
             finish({false,
                     result_.status,
                     {},
                     in ? trim_error(static_cast<const char*>(in)) : "connection failed"});
             return 0;
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-            wsi_ = nullptr;
+            forget_client(wsi, &wsi_);
             finish({false, result_.status, {}, "connection closed before the reply was complete"});
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:  // freed without a close callback first
+            if (wsi != wsi_) return 0;
+            forget_client(wsi, &wsi_);
+            finish({false, result_.status, {}, "connection ended before the reply was complete"});
             return 0;
         default:
             return 0;

@@ -14,7 +14,7 @@ namespace robotd {
 
 struct HttpResult {
     bool ok = false;    // a complete 2xx reply within the limits
-    int status = 0;     // HTTP status, 0 when none arrived
+    int status = 0;     // HTTP status, 0 when none arrived (a 3xx is an error: never followed)
     std::string body;   // what arrived (also on a non-2xx status)
     std::string error;  // why not ok, one line
 };
@@ -32,6 +32,9 @@ class HttpGet {
         Url server;                 // scheme, host, port and base path
         std::string target;         // "/path?query", appended to the server's path
         std::string authorization;  // header value, or empty
+        // The config key that names `server` ("[misc] info_server"), for the owner's hint
+        // when the server redirects; empty: a generic hint.
+        std::string setting;
         uint32_t timeout_ms = 10000;
         size_t max_body = 64 * 1024;
     };

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/json.h"
 #include "net/protocols.h"
 #include "net/reaper.h"
 
@@ -27,22 +28,25 @@ sigset_t handled_signals() {
 
 Loop::Loop(Logger& log)
     : log_(log),
+      sweep_(std::make_unique<Timer>(*this, [this] { destroy_idle_retired(); })),
       resolver_(std::make_unique<Resolver>(*this)),
       reaper_(std::make_unique<Reaper>(*this)) {}
 
 Loop::~Loop() {
     // No child outlives robotd: they get their last seconds, then SIGKILL (bounded).
     reaper_->finish(kChildExitMs);
-    reaper_.reset();    // its timer needs the context
-    resolver_.reset();  // first: its workers must not wake a destroyed context
+    reaper_.reset();     // its timer needs the context
+    resolver_.reset();   // first: its workers must not wake a destroyed context
+    sweep_.reset();      // its sul lives in the context
+    destroying_ = true;  // the context frees every wsi and vhost itself
     if (context_) lws_context_destroy(context_);
 }
 
 lws_vhost* Loop::make_vhost(const TlsSettings& tls, std::string* error) {
     lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    const std::string name = "client" + std::to_string(++vhost_serial_);
-    info.vhost_name = name.c_str();
+    vhosts_.push_back({"client" + std::to_string(++vhost_serial_), nullptr});
+    info.vhost_name = vhosts_.back().name.c_str();
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocol_table();
     info.connect_timeout_secs = kConnectTimeoutS;
@@ -61,10 +65,13 @@ lws_vhost* Loop::make_vhost(const TlsSettings& tls, std::string* error) {
     }
     lws_vhost* vh = lws_create_vhost(context_, &info);
     if (!vh) {
+        vhosts_.pop_back();
         *error = tls.verify ? "cannot create the client vhost (is ca_file '" + tls.ca_file +
                                   "' a readable PEM bundle?)"
                             : "cannot create the client vhost";
+        return nullptr;
     }
+    vhosts_.back().vh = vh;
     return vh;
 }
 
@@ -79,6 +86,17 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
         *error = "cannot create the libwebsockets context";
         return false;
     }
+    // The base vhost carries no TLS and no client connection, so it is never retired.
+    lws_context_creation_info base;
+    memset(&base, 0, sizeof base);
+    base.vhost_name = "loop";
+    base.port = CONTEXT_PORT_NO_LISTEN;
+    base.protocols = protocol_table();
+    base_vhost_ = lws_create_vhost(context_, &base);
+    if (!base_vhost_) {
+        *error = "cannot create the loop's vhost";
+        return false;
+    }
     vhost_ = make_vhost(tls, error);
     if (!vhost_) return false;
     tls_ = tls;
@@ -91,7 +109,7 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
     }
     lws_adopt_desc_t desc;
     memset(&desc, 0, sizeof desc);
-    desc.vh = vhost_;
+    desc.vh = base_vhost_;
     desc.type = LWS_ADOPT_RAW_FILE_DESC;
     desc.fd.filefd = fd;
     desc.vh_prot_name = kProtoSignal;
@@ -108,16 +126,69 @@ bool Loop::set_tls(const TlsSettings& tls, std::string* error) {
     if (tls == tls_) return true;
     lws_vhost* vh = make_vhost(tls, error);
     if (!vh) return false;
-    // The old vhost stays: the signal fd and any connection still on it keep working, and
-    // it is freed with the context. A CA change is rare (SIGHUP), so this costs little.
+    // Connections on the old vhost keep working until they close; it goes with the last.
+    // Each vhost holds its CA bundle (~440 KB for a system one), so none may linger.
     vhost_ = vh;
     tls_ = tls;
+    destroy_idle_retired();
     return true;
 }
 
-int Loop::client_ssl_flags(bool tls) const {
-    if (!tls) return 0;
-    int flags = LCCSCF_USE_SSL;
+size_t Loop::client_vhosts() const {
+    size_t n = 0;
+    for (const VhostList* list : {&vhosts_, &lingering_})
+        for (const ClientVhost& v : *list)
+            n += lws_get_vhost_by_name(context_, v.name.c_str()) != nullptr;
+    return n;
+}
+
+bool Loop::in_use(lws_vhost* vh) const {
+    for (const auto& [wsi, on] : clients_)
+        if (on == vh) return true;
+    return false;
+}
+
+void Loop::handle_wsi_destroy(lws* wsi) {
+    if (destroying_) return;
+    // Whatever closed it, an owner still attached learns that its connection is freed, so
+    // no owner ever keeps a pointer to a freed wsi (lws tells only the first protocol).
+    if (lws_get_opaque_user_data(wsi)) {
+        const lws_protocols* p = lws_get_protocol(wsi);
+        if (p && p->callback && p->callback != loop_callback)
+            p->callback(wsi, LWS_CALLBACK_WSI_DESTROY, nullptr, nullptr, 0);
+    }
+    auto it = clients_.find(wsi);
+    if (it == clients_.end()) return;
+    lws_vhost* vh = it->second;
+    clients_.erase(it);
+    // lws unbinds the wsi from its vhost only after this callback: destroy on the next pass.
+    if (vh != vhost_ && !in_use(vh)) sweep_->start_ms(0);
+}
+
+void Loop::destroy(VhostList::iterator it) {
+    lws_vhost_destroy(it->vh);
+    // lws 4.1.6 frees a vhost at once when no wsi is bound to it, and otherwise never (before
+    // the context goes): one it kept keeps its name, and shows in client_vhosts().
+    if (lws_get_vhost_by_name(context_, it->name.c_str()) == it->vh) {
+        LOGW(log_, "tls", "the old TLS settings' vhost is still in use; it stays until exit");
+        lingering_.splice(lingering_.end(), vhosts_, it);
+        return;
+    }
+    vhosts_.erase(it);
+}
+
+void Loop::destroy_idle_retired() {
+    for (auto it = vhosts_.begin(); it != vhosts_.end();) {
+        auto next = std::next(it);
+        if (it->vh != vhost_ && !in_use(it->vh)) destroy(it);
+        it = next;
+    }
+}
+
+int Loop::client_flags(bool tls) const {
+    // A redirect is an error for every client connection, never a new target.
+    if (!tls) return LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+    int flags = LCCSCF_HTTP_NO_FOLLOW_REDIRECT | LCCSCF_USE_SSL;
     if (!tls_.verify)
         flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
@@ -133,7 +204,7 @@ lws* Loop::connect(const Url& url, const std::string& address, const std::string
     ci.vhost = vhost_;
     ci.address = address.c_str();
     ci.port = url.port;
-    ci.ssl_connection = client_ssl_flags(url.tls());
+    ci.ssl_connection = client_flags(url.tls());
     ci.path = path.c_str();
     ci.host = host.c_str();
     ci.origin = host.c_str();
@@ -147,7 +218,10 @@ lws* Loop::connect(const Url& url, const std::string& address, const std::string
     ci.local_protocol_name = protocol;
     ci.opaque_user_data = owner;
     ci.pwsi = pwsi;
-    return lws_client_connect_via_info(&ci);
+    // A connection that fails at once is freed inside this call, before it could be counted.
+    lws* wsi = lws_client_connect_via_info(&ci);
+    if (wsi) clients_[wsi] = vhost_;
+    return wsi;
 }
 
 void release_client(lws** wsi) {
@@ -155,6 +229,26 @@ void release_client(lws** wsi) {
     lws_set_opaque_user_data(*wsi, nullptr);
     lws_set_timeout(*wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     *wsi = nullptr;
+}
+
+void forget_client(lws* wsi, lws** owned) {
+    lws_set_opaque_user_data(wsi, nullptr);
+    if (*owned == wsi) *owned = nullptr;
+}
+
+std::string refused_redirect(lws* wsi) {
+    const unsigned status = lws_http_client_http_response(wsi);
+    if (status < 300 || status > 399) return {};
+    std::string text = "redirected (HTTP " + std::to_string(status) + ") to ";
+    const int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_LOCATION);
+    std::string location(len > 0 ? size_t(len) + 1 : 0, '\0');
+    if (len > 0 && lws_hdr_copy(wsi, &location[0], len + 1, WSI_TOKEN_HTTP_LOCATION) == len) {
+        location.resize(size_t(len));
+        text += "'" + excerpt(location, 160) + "'";
+    } else {
+        text += "no Location";
+    }
+    return text + ", which robotd does not follow";
 }
 
 void Loop::run() {
@@ -202,13 +296,20 @@ void Loop::handle_wake() {
     for (auto& [id, fn] : wakes_) fn();  // a wake function must not add or remove wakes
 }
 
-int wake_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
-    // Broadcast once per vhost; handle_wake() is idempotent, so the repeats cost nothing.
-    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-        if (auto* loop = static_cast<Loop*>(lws_context_user(lws_get_context(wsi))))
-            loop->handle_wake();
+int loop_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
+    auto* loop = static_cast<Loop*>(lws_context_user(lws_get_context(wsi)));
+    if (!loop) return 0;
+    switch (reason) {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            // Broadcast to every vhost: one of them is enough.
+            if (lws_get_vhost(wsi) == loop->base_vhost()) loop->handle_wake();
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:  // lws tells only a vhost's first protocol
+            loop->handle_wsi_destroy(wsi);
+            return 0;
+        default:
+            return 0;
     }
-    return 0;
 }
 
 int signal_callback(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {

@@ -1,4 +1,4 @@
-// The one libwebsockets context and its event loop: client vhost (TLS settings), timers
+// The one libwebsockets context and its event loop: client vhosts (TLS settings), timers
 // (lws_sul) and signals (a signalfd on the loop), all on the calling thread.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ struct TlsSettings {
     }
 };
 
+class Timer;
+
 // The signals the loop takes through its signalfd: block them before threads start.
 sigset_t handled_signals();
 
@@ -42,8 +45,12 @@ class Loop {
     // Creates the context, the client vhost and the signalfd for the signals in
     // handled_signals() (which the caller must have blocked). False with `error` set on failure.
     bool start(const TlsSettings& tls, std::string* error);
-    // New TLS settings for connections made from now on (a new vhost when they differ).
+    // New TLS settings for connections made from now on (a new client vhost when they differ).
+    // The old vhost is retired: destroyed at once when no connection uses it, else once its
+    // last connection has closed.
     bool set_tls(const TlsSettings& tls, std::string* error);
+    // Client vhosts lws holds: the current one and retired ones still holding connections.
+    size_t client_vhosts() const;
     void on_signal(std::function<void(int signo)> fn) { on_signal_ = std::move(fn); }
     // Child processes (see net/reaper.h): `fn` gets the wait status when `pid` exits (reaped
     // on SIGCHLD); stop_child() sends SIGTERM then SIGKILL on a timer; abandon_child() does
@@ -60,12 +67,16 @@ class Loop {
 
     lws_context* context() const { return context_; }
     lws_vhost* vhost() const { return vhost_; }
-    // LCCSCF_* flags for a client connection under the current TLS settings.
-    int client_ssl_flags(bool tls) const;
+    lws_vhost* base_vhost() const { return base_vhost_; }  // never retired
+    // LCCSCF_* flags for a client connection under the current TLS settings: TLS by `tls`, and
+    // never following a redirect.
+    int client_flags(bool tls) const;
     // Starts a client connection on the current vhost to the numeric `address` (resolved
     // off the loop), with `host` in the Host header (and so SNI and the certificate's name
     // check) and TLS by the URL's scheme. A null `method` means a WebSocket. `owner` becomes
-    // the wsi's opaque user data, which the protocol callbacks dispatch on.
+    // the wsi's opaque user data, which the protocol callbacks dispatch on. A 3xx answer is
+    // not followed: it reaches LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP like any other status
+    // (see refused_redirect()).
     lws* connect(const Url& url, const std::string& address, const std::string& path,
                  const std::string& host, const char* method, const char* protocol, void* owner,
                  lws** pwsi);
@@ -78,14 +89,35 @@ class Loop {
 
     // For the protocol callbacks only.
     void handle_signal_fd(int fd);
-    void handle_wake();  // after lws_cancel_service() from another thread
+    void handle_wake();                 // after lws_cancel_service() from another thread
+    void handle_wsi_destroy(lws* wsi);  // any wsi of the context is being freed
 
   private:
+    struct ClientVhost {
+        std::string name;  // lws keeps a pointer to it, so it lives as long as the vhost
+        lws_vhost* vh = nullptr;
+    };
+    using VhostList = std::list<ClientVhost>;  // nodes never move: the names stay put
+
     lws_vhost* make_vhost(const TlsSettings& tls, std::string* error);
+    bool in_use(lws_vhost* vh) const;
+    void destroy(VhostList::iterator it);
+    void destroy_idle_retired();
 
     Logger& log_;
     lws_context* context_ = nullptr;
-    lws_vhost* vhost_ = nullptr;
+    // Never retired: holds the signal fd, so a TLS change can never cost a signal.
+    lws_vhost* base_vhost_ = nullptr;
+    lws_vhost* vhost_ = nullptr;  // the client vhost for new connections
+    // Client vhosts, oldest first: the last is vhost_, the others are retired by set_tls()
+    // and wait for their connections to close.
+    VhostList vhosts_;
+    // Vhosts lws did not free when asked (it still held a connection we never saw).
+    VhostList lingering_;
+    // Every client connection lws still holds (released ones too), by the vhost it is on.
+    std::map<lws*, lws_vhost*> clients_;
+    std::unique_ptr<Timer> sweep_;  // destroys retired vhosts after their last close
+    bool destroying_ = false;
     TlsSettings tls_;
     unsigned vhost_serial_ = 0;
     bool stopping_ = false;
@@ -99,6 +131,15 @@ class Loop {
 // Cuts a client connection loose from its owner (no more callbacks reach it) and closes it
 // on the loop's next pass; `*wsi` becomes null.
 void release_client(lws** wsi);
+// From a close or error callback, where lws is about to free `wsi`: cuts it loose from its
+// owner (the later WSI_DESTROY reaches nobody) and clears the owner's pointer `*owned`.
+void forget_client(lws* wsi, lws** owned);
+
+// At LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: for a 3xx answer, why it is refused, as one line
+// naming the status and the Location (printable and bounded); empty for any other status.
+// robotd never follows a redirect: the new address would come from a server rather than
+// the owner's config, and lws would resolve it with a blocking lookup on the loop.
+std::string refused_redirect(lws* wsi);
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
 // Cancelled when destroyed, so a callback never outlives its owner.

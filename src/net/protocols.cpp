@@ -4,17 +4,18 @@ namespace robotd {
 
 const char kProtoHttp[] = "robotd-http";
 const char kProtoSignal[] = "robotd-signal";
-const char kProtoWake[] = "robotd-wake";
+const char kProtoLoop[] = "robotd-loop";
 const char kProtoSio[] = "robotd-sio";
 const char kProtoUpload[] = "robotd-upload";
 const char kProtoWritable[] = "robotd-writable";
 
 const lws_protocols* protocol_table() {
     // A constant table: lws keeps the pointer for the context's life.
+    // First: lws tells a vhost's first protocol alone that a wsi is being freed.
     static const lws_protocols table[] = {
+        {kProtoLoop, loop_callback, 0, 0, 0, nullptr, 0},
         {kProtoHttp, http_get_callback, 0, 0, 0, nullptr, 0},
         {kProtoSignal, signal_callback, 0, 0, 0, nullptr, 0},
-        {kProtoWake, wake_callback, 0, 0, 0, nullptr, 0},
         {kProtoSio, sio_client_callback, 0, 4096, 0, nullptr, 0},
         {kProtoUpload, upload_callback, 0, 0, 0, nullptr, 0},
         {kProtoWritable, writable_watch_callback, 0, 0, 0, nullptr, 0},

@@ -8,7 +8,7 @@ namespace robotd {
 
 extern const char kProtoHttp[];
 extern const char kProtoSignal[];
-extern const char kProtoWake[];
+extern const char kProtoLoop[];
 extern const char kProtoSio[];
 extern const char kProtoUpload[];
 extern const char kProtoWritable[];
@@ -19,7 +19,7 @@ int http_get_callback(lws* wsi, lws_callback_reasons reason, void* user, void* i
 int signal_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int sio_client_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int upload_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
-int wake_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+int loop_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int writable_watch_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                             size_t len);
 

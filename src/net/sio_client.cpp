@@ -413,9 +413,17 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
     }
     switch (reason) {
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            wsi_ = nullptr;  // lws frees it after this callback
+            forget_client(wsi, &wsi_);  // lws frees it after this callback
             fail(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
             return 0;
+        case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
+            // Every upgrade answer passes here before lws checks it: a 3xx is refused (never
+            // followed: lws would resolve the new host with a blocking lookup on the loop).
+            const std::string redirect = refused_redirect(wsi);
+            if (redirect.empty()) return 0;
+            fail(redirect + "; " + hint_);
+            return -1;
+        }
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             LOGD(log_, name_.c_str(), "WebSocket open, awaiting the Engine.IO handshake");
             return 0;
@@ -460,8 +468,14 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
             LOGD(log_, name_.c_str(), "server closes the WebSocket");
             return 0;
         case LWS_CALLBACK_CLIENT_CLOSED:
-            wsi_ = nullptr;
+            forget_client(wsi, &wsi_);
             fail("the server closed the connection");
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:
+            // Freed without a close or error callback first (lws' own timeouts can do that):
+            // forget it before anything can touch it.
+            forget_client(wsi, &wsi_);
+            fail("the connection ended");
             return 0;
         default:
             return 0;

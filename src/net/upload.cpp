@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -17,15 +18,43 @@ namespace {
 constexpr int64_t kMaxAgeUs = 1000000;
 // With records waiting and no write for this long, the relay is stuck: reconnect.
 constexpr int64_t kStuckUs = 10000000;
-constexpr uint32_t kWatchdogMs = 1000;
+// While a body is pending lws reads nothing: an answer (or end) from the relay would leave
+// the socket readable, the loop spinning and the reason unread until a write failed.
+// relay_answered() looks before each write and on every tick of this watchdog (a peek,
+// cheap), so that lasts a tick at most.
+constexpr uint32_t kWatchdogMs = 100;
 // The kernel's send buffer holds what the relay has not taken yet; left to autotune it grows
 // to megabytes, seconds of video the age check above cannot see. Keep it near a second.
 constexpr int kSendBuffer = 32 * 1024;
 constexpr int64_t kSkipLogUs = 10000000;
-// An upload counts as having worked (backoff starts over) only after streaming 5 s: a relay
-// that refuses at once (a wrong stream key) must not be retried twice a second.
-constexpr RetryRules kRetry{500, 30000, 5000};
+// A stream that ends sooner than this after connecting was refused, not lost.
+constexpr int64_t kAtOnceUs = 1000000;
+
+std::string seconds(uint32_t ms) {
+    char text[32];
+    snprintf(text, sizeof text, "%.1f s", ms / 1000.0);
+    return text;
+}
 }  // namespace
+
+UploadLogLine upload_failure_line(const std::string& url, const RetryPolicy::Step& step,
+                                  const std::string& outage, const std::string& why, bool lost) {
+    switch (step.report) {
+        case RetryPolicy::Report::First:
+            if (lost)
+                return {LogLevel::Warn, "upload to " + url + " lost: " + why +
+                                            "; reconnecting in " + seconds(step.delay_ms)};
+            return {LogLevel::Warn, "cannot upload to " + url + ": " + why + "; retrying in " +
+                                        seconds(step.delay_ms)};
+        case RetryPolicy::Report::Summary:
+            return {LogLevel::Warn, "upload to " + url + " still failing after " + outage + ": " +
+                                        why + "; check the relay and [robot] stream_key"};
+        case RetryPolicy::Report::Quiet:
+            break;
+    }
+    return {LogLevel::Debug, "upload attempt " + std::to_string(step.failures) + " failed: " + why +
+                                 "; retry in " + seconds(step.delay_ms)};
+}
 
 void LatencyHistogram::add(int64_t us) {
     const int64_t ms = us < 0 ? 0 : us / 1000;
@@ -44,19 +73,22 @@ int LatencyHistogram::percentile_ms(double p) const {
     return static_cast<int>(buckets_.size() - 1);
 }
 
-Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe)
+Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe,
+               RetryRules rules)
     : loop_(loop),
       log_(loop.log()),
       name_(std::move(name)),
       ring_(ring),
       want_keyframe_(std::move(want_keyframe)),
       resolve_(loop.resolver()),
-      retry_(loop, kRetry, [this] { attempt(); }),
+      retry_(loop, rules, [this] { attempt(); }),
       watchdog_(loop, [this] {
           if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
               drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
               return;
           }
+          if (streaming_ && wsi_ && relay_answered(wsi_)) return;
+          check_healthy();
           watchdog_.start_ms(kWatchdogMs);
       }) {}
 
@@ -83,6 +115,7 @@ void Upload::open(const Url& url) {
     closed_ = false;
     detach();
     retry_.reset();
+    recovering_ = false;
     attempt();
 }
 
@@ -120,6 +153,7 @@ void Upload::detach() {
     resolve_.cancel();
     release_client(&wsi_);
     streaming_ = false;
+    answered_ = false;
     watchdog_.cancel();
 }
 
@@ -137,31 +171,53 @@ void Upload::discard_all() {
     }
 }
 
-void Upload::drop(const std::string& why) {
-    const bool was_streaming = streaming_;
-    const int64_t streamed_us = was_streaming ? mono_us() - streaming_since_us_ : 0;
+void Upload::drop(const std::string& why, bool refused) {
+    const bool was_streaming = streaming_ && !refused;
+    const bool at_once = was_streaming && mono_us() - streaming_since_us_ < kAtOnceUs;
     detach();
+    recovering_ = false;
     if (closed_) return;
     const RetryPolicy::Step step = retry_.failed();
-    const int failures = int(step.failures);
-    const uint32_t delay = step.delay_ms;
-    const std::string url = url_.str();
-    if (was_streaming && streamed_us < 1000000)
-        LOGW(log_, name_.c_str(),
-             "upload to %s ended at once (%s): does the relay accept this stream_key? "
-             "attempt %d, retry in %.1f s",
-             url.c_str(), why.c_str(), failures, delay / 1000.0);
-    else if (was_streaming)
-        LOGW(log_, name_.c_str(), "upload to %s lost (%s); reconnecting in %.1f s", url.c_str(),
-             why.c_str(), delay / 1000.0);
-    else
-        LOGW(log_, name_.c_str(), "cannot upload to %s (%s); attempt %d, retry in %.1f s",
-             url.c_str(), why.c_str(), failures, delay / 1000.0);
-    if (on_failing_) on_failing_(failures);
+    const std::string reason =
+        at_once ? "ended at once (" + why + "), as with a wrong [robot] stream_key" : why;
+    const UploadLogLine line = upload_failure_line(url_.str(), step, retry_.outage_text(), reason,
+                                                   was_streaming && !at_once);
+    LOG_AT(log_, line.level, name_.c_str(), "%s", line.text.c_str());
+    if (on_failing_) on_failing_(int(step.failures));
+}
+
+void Upload::check_healthy() {
+    if (!recovering_ || !streaming_ ||
+        mono_us() - streaming_since_us_ < int64_t(retry_.policy().rules().healthy_ms) * 1000)
+        return;
+    recovering_ = false;
+    LOGI(log_, name_.c_str(), "uploading to %s again, after %s", url_.str().c_str(),
+         outage_text_.c_str());
+}
+
+bool Upload::relay_answered(lws* wsi) {
+    if (answered_) return true;
+    char byte;
+    const ssize_t n = recv(lws_get_socket_fd(wsi), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+    if (n == 0) {
+        drop("the relay closed the connection");
+        return true;
+    }
+    if (n < 0) {
+        drop(std::string("the connection failed: ") + strerror(errno));
+        return true;
+    }
+    // Something to read: end the body and let lws read the answer (with TLS too: mbedtls
+    // speaks TLS 1.2, which sends nothing unasked after the handshake). It reaches us as
+    // ESTABLISHED_CLIENT_HTTP, or as a connection error.
+    answered_ = true;
+    lws_client_http_body_pending(wsi, 0);
+    return true;
 }
 
 void Upload::pump() {
-    if (streaming_ && wsi_) {
+    if (streaming_ && wsi_ && !answered_) {
         lws_callback_on_writable(wsi_);
     } else {
         // Nobody to send to: what waits would only be stale when the link is back.
@@ -173,6 +229,7 @@ int Upload::write_next(lws* wsi) {
     const uint8_t* data;
     size_t len;
     RecordMeta meta;
+    if (relay_answered(wsi)) return 0;
     const int64_t now = mono_us();
     while (ring_.front(&data, &len, &meta)) {
         if (now - meta.capture_us > kMaxAgeUs && !need_keyframe_) {
@@ -224,11 +281,11 @@ int Upload::write_next(lws* wsi) {
     return 0;
 }
 
-int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
+int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
     switch (reason) {
         case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
             auto** p = static_cast<unsigned char**>(in);
-            unsigned char* end = *p + 256;
+            unsigned char* end = *p + len;  // lws' room, not a guess
             static const char te[] = "chunked", ct[] = "video/mp2t";
             if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
                                              reinterpret_cast<const unsigned char*>(te),
@@ -249,6 +306,8 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
                            sizeof kSendBuffer);
                 streaming_ = true;
                 streaming_since_us_ = mono_us();
+                recovering_ = retry_.failures() > 0;
+                if (recovering_) outage_text_ = retry_.outage_text();
                 retry_.succeeded();
                 need_keyframe_ = true;
                 ++stats_.connects;
@@ -256,12 +315,26 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
                 discard_all();  // older than this connection: start fresh at a keyframe
                 want_keyframe_();
                 watchdog_.start_ms(kWatchdogMs);
-                LOGI(log_, name_.c_str(), "uploading to %s", url_.str().c_str());
+                // During an outage a connection proves little (a wrong key is refused only
+                // now): the owner hears of it once it has lasted (check_healthy()).
+                if (recovering_)
+                    LOGD(log_, name_.c_str(), "connected to %s, attempt %u", url_.str().c_str(),
+                         retry_.failures() + 1);
+                else
+                    LOGI(log_, name_.c_str(), "uploading to %s", url_.str().c_str());
+                check_healthy();
                 return 0;
             }
             return write_next(wsi);
         case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
             // The jsmpeg relay answers only when a POST ends: an answer now is a refusal.
+            const std::string redirect = refused_redirect(wsi);
+            if (!redirect.empty()) {
+                drop("the relay " + redirect +
+                         ": the info server must name the relay's final address",
+                     true);
+                return -1;
+            }
             const unsigned status = lws_http_client_http_response(wsi);
             drop("the relay answered HTTP " + std::to_string(status));
             return -1;
@@ -273,12 +346,17 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t) {
             return lws_http_client_read(wsi, &px, &lenx) < 0 ? -1 : 0;
         }
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            wsi_ = nullptr;
+            forget_client(wsi, &wsi_);
             drop(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
             return 0;
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-            wsi_ = nullptr;
+            forget_client(wsi, &wsi_);
             drop("the relay closed the connection");
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:  // freed without a close callback first
+            if (wsi != wsi_) return 0;
+            forget_client(wsi, &wsi_);
+            drop("the connection to the relay ended");
             return 0;
         default:
             return 0;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
+#include "core/retry.h"
 #include "core/ring.h"
 #include "core/url.h"
 #include "net/loop.h"
@@ -29,6 +31,17 @@ class LatencyHistogram {
     uint64_t count_ = 0;
 };
 
+// What the upload logs about one failed attempt, by RetryPolicy::Report: the first failure of
+// an outage at warning, then a summary at the policy's growing intervals, the rest at debug,
+// so a dead relay writes a few lines a day, not one per attempt. `lost`: what failed had
+// been streaming; `outage`: RetryTimer::outage_text().
+struct UploadLogLine {
+    LogLevel level;
+    std::string text;
+};
+UploadLogLine upload_failure_line(const std::string& url, const RetryPolicy::Step& step,
+                                  const std::string& outage, const std::string& why, bool lost);
+
 class Upload {
   public:
     struct Stats {
@@ -36,8 +49,13 @@ class Upload {
         LatencyHistogram latency;
     };
 
+    // An upload counts as having worked (backoff starts over) only after streaming 5 s: a
+    // relay that refuses at once (a wrong stream key) must not be retried twice a second.
+    static constexpr RetryRules kRetry{500, 30000, 5000};
+
     // `want_keyframe` asks the encoder for a keyframe (after a reconnect or a skip).
-    Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe);
+    Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe,
+           RetryRules rules = kRetry);
     ~Upload();
     Upload(const Upload&) = delete;
     Upload& operator=(const Upload&) = delete;
@@ -60,12 +78,17 @@ class Upload {
 
   private:
     void attempt();
+    void check_healthy();
     void connect(const std::string& address);
-    void drop(const std::string& why);
+    // `refused`: the relay said why (no guessing from how soon it ended).
+    void drop(const std::string& why, bool refused = false);
     void detach();
     void discard_all();
     bool has_record();
     int write_next(lws* wsi);
+    // The relay answers only when a POST ends, so anything from it now ends the upload: true
+    // when it spoke (lws now reads its answer) or closed (dropped).
+    bool relay_answered(lws* wsi);
 
     Loop& loop_;
     Logger& log_;
@@ -76,6 +99,7 @@ class Upload {
     Url url_;
     bool closed_ = true;
     bool streaming_ = false;  // headers sent, body flowing
+    bool answered_ = false;   // the relay spoke mid-body: lws is reading its answer
     bool need_keyframe_ = true;
     ResolveRequest resolve_;
     lws* wsi_ = nullptr;
@@ -84,6 +108,9 @@ class Upload {
     int64_t last_progress_us_ = 0;
     int64_t streaming_since_us_ = 0;
     int64_t last_skip_log_us_ = 0;
+    // Connected again during an outage: the recovery line waits until the link is healthy.
+    bool recovering_ = false;
+    std::string outage_text_;
     RetryTimer retry_;
     Timer watchdog_;
     Stats stats_;

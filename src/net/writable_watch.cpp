@@ -19,7 +19,8 @@ bool WritableWatch::arm(int fd) {
         if (dup < 0) return false;
         lws_adopt_desc_t desc;
         memset(&desc, 0, sizeof desc);
-        desc.vh = loop_.vhost();
+        // The base vhost is never retired (a TLS change retires client vhosts).
+        desc.vh = loop_.base_vhost();
         desc.type = LWS_ADOPT_RAW_FILE_DESC;
         desc.fd.filefd = dup;
         desc.vh_prot_name = kProtoWritable;
@@ -56,6 +57,7 @@ void WritableWatch::handle(lws* wsi, lws_callback_reasons reason) {
         case LWS_CALLBACK_RAW_CLOSE_FILE:
             // lws closed it (POLLERR: the reader is gone; or the vhost went): say so, the
             // owner's next write finds out what happened.
+            lws_set_opaque_user_data(wsi, nullptr);
             wsi_ = nullptr;
             fd_ = -1;
             ready_timer_.start_ms(0);

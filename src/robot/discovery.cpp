@@ -107,6 +107,8 @@ void Discovery::run(Task& t) {
     req.target = t.spec.target;
     req.timeout_ms = static_cast<uint32_t>(config_.misc.lookup_timeout * 1000);
     req.max_body = kMaxLookupBody;
+    req.setting = t.spec.server.str() == config_.misc.info_server.str() ? "[misc] info_server"
+                                                                        : "[misc] api_server";
     LOGD(log_, kTag, "GET %s%s", t.spec.server.str().c_str(), t.spec.target.c_str());
     t.get.start(std::move(req));
 }

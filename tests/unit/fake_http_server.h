@@ -1,0 +1,187 @@
+// A scripted HTTP/1.1 server on loopback, on a thread of its own: the far end of HttpGet and
+// Upload in unit tests (a fake at the network boundary, which the tests cannot otherwise reach).
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/unique_fd.h"
+
+namespace robotd {
+
+class FakeHttpServer {
+  public:
+    struct Request {
+        std::string method, target;
+        std::string head;  // the request line and headers, as received
+    };
+    // What to do once a request's head has arrived: send `bytes` (raw, may be empty), then
+    // close, or else hold the connection, reading and counting whatever else comes (a body
+    // that never ends), until drop_all().
+    struct Reply {
+        std::string bytes;
+        bool hold = false;
+    };
+    using Script = std::function<Reply(const Request&)>;
+
+    // A complete reply with Content-Length and Connection: close.
+    static Reply answer(int status, const std::string& headers = {}, const std::string& body = {}) {
+        return {"HTTP/1.1 " + std::to_string(status) + " Scripted\r\n" + headers +
+                    "Content-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\n\r\n" + body,
+                false};
+    }
+    static Reply hold() { return {{}, true}; }
+
+    // The calling thread's signal mask is inherited: block the daemon's signals first.
+    explicit FakeHttpServer(Script script) : script_(std::move(script)) {
+        listen_.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t alen = sizeof a;
+        if (bind(listen_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            listen(listen_.get(), 16) != 0 ||
+            getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&a), &alen) != 0)
+            return;  // port() stays 0: the test fails on it
+        port_ = ntohs(a.sin_port);
+        int p[2];
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return;
+        wake_rd_.reset(p[0]);
+        wake_wr_.reset(p[1]);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~FakeHttpServer() {
+        stop_ = true;
+        poke();
+        if (thread_.joinable()) thread_.join();
+    }
+    FakeHttpServer(const FakeHttpServer&) = delete;
+    FakeHttpServer& operator=(const FakeHttpServer&) = delete;
+
+    int port() const { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::vector<Request> requests() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return requests_;
+    }
+    size_t request_count() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return requests_.size();
+    }
+    uint64_t accepted() const { return accepted_.load(); }
+    uint64_t body_bytes() const { return body_bytes_.load(); }
+    size_t open_connections() const { return open_.load(); }
+    // Closes every connection (held ones end with EOF at the client).
+    void drop_all() {
+        drop_ = true;
+        poke();
+    }
+
+  private:
+    struct Conn {
+        UniqueFd fd;
+        std::string in;
+        bool answered = false;  // from now on only count and discard
+    };
+
+    void poke() {
+        if (wake_wr_.valid()) (void)!write(wake_wr_.get(), "x", 1);
+    }
+
+    void run() {
+        std::vector<Conn> conns;
+        while (!stop_) {
+            if (drop_.exchange(false)) conns.clear();
+            open_ = conns.size();
+            std::vector<pollfd> fds{{listen_.get(), POLLIN, 0}, {wake_rd_.get(), POLLIN, 0}};
+            for (auto& c : conns) fds.push_back({c.fd.get(), POLLIN, 0});
+            if (poll(fds.data(), fds.size(), -1) < 0) continue;
+            char buf[16384];
+            if (fds[1].revents) {
+                while (read(wake_rd_.get(), buf, sizeof buf) > 0) {
+                }
+            }
+            for (size_t i = 0; i < conns.size(); ++i) {
+                if (!fds[i + 2].revents) continue;
+                Conn& c = conns[i];
+                const ssize_t n = read(c.fd.get(), buf, sizeof buf);
+                if (n <= 0) {
+                    c.fd.reset();  // EOF or error: removed below
+                    continue;
+                }
+                if (c.answered) {
+                    body_bytes_ += uint64_t(n);
+                    continue;
+                }
+                c.in.append(buf, size_t(n));
+                if (!serve(c)) c.fd.reset();
+            }
+            for (size_t i = conns.size(); i-- > 0;)
+                if (!conns[i].fd.valid()) conns.erase(conns.begin() + long(i));
+            if (fds[0].revents) {
+                UniqueFd fd(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+                if (fd.valid()) {
+                    ++accepted_;
+                    conns.push_back({std::move(fd), {}, false});
+                }
+            }
+        }
+    }
+
+    // A complete head has arrived (or not yet): answers it. False: close the connection.
+    bool serve(Conn& c) {
+        const size_t end = c.in.find("\r\n\r\n");
+        if (end == std::string::npos) return true;
+        Request r;
+        r.head = c.in.substr(0, end + 4);
+        const size_t sp1 = r.head.find(' '), sp2 = r.head.find(' ', sp1 + 1);
+        if (sp1 != std::string::npos && sp2 != std::string::npos) {
+            r.method = r.head.substr(0, sp1);
+            r.target = r.head.substr(sp1 + 1, sp2 - sp1 - 1);
+        }
+        body_bytes_ += c.in.size() - (end + 4);
+        c.in.clear();
+        c.answered = true;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            requests_.push_back(r);
+        }
+        const Reply reply = script_(r);
+        size_t sent = 0;
+        while (sent < reply.bytes.size()) {
+            const ssize_t n = send(c.fd.get(), reply.bytes.data() + sent, reply.bytes.size() - sent,
+                                   MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            sent += size_t(n);
+        }
+        // A reply ends our side only: the client closes when it has read it (closing with
+        // its unread bytes here would reset the connection under the reply).
+        if (!reply.hold) shutdown(c.fd.get(), SHUT_WR);
+        return true;
+    }
+
+    Script script_;
+    UniqueFd listen_, wake_rd_, wake_wr_;
+    int port_ = 0;
+    std::thread thread_;
+    std::atomic<bool> stop_{false}, drop_{false};
+    std::atomic<uint64_t> accepted_{0}, body_bytes_{0};
+    std::atomic<size_t> open_{0};
+    mutable std::mutex mutex_;
+    std::vector<Request> requests_;
+};
+
+}  // namespace robotd
