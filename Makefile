@@ -3,6 +3,7 @@
 #   make CROSS=aarch64    build build/aarch64/robotd (also CROSS=armhf)
 #   make test             install what is missing, build, run every test suite
 #   make run              install what is missing, build, start the local peer and robotd
+#   make soak MINUTES=N   the chaos soak (faults of every kind), N minutes
 #                         (ARGS="-v" passes options on to robotd)
 #   make bench            benchmarks against the reference (printed, not asserted)
 # Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
@@ -47,7 +48,7 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-peer test run bench bench-board clean format qemu-smoke vm-image
+.PHONY: all deps deps-peer test run soak bench bench-board clean format qemu-smoke vm-image
 all: $(BUILD)/robotd
 
 deps:
@@ -83,6 +84,11 @@ test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe
 
 # ARGS: options for robotd, e.g. make run ARGS="-v".
 ARGS ?=
+# The chaos soak (tests/soak): `make soak MINUTES=60`; `make test` runs 5 minutes of it.
+MINUTES ?= 10
+soak: deps-peer $(BUILD)/robotd
+	node tests/soak/soak.mjs --minutes $(MINUTES)
+
 run: deps-peer $(BUILD)/robotd
 	@tests/run-local.sh $(ARGS)
 
