@@ -3,7 +3,8 @@
 // replaces the driver alone; a changed size restarts video alone.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startPeer, peerConfig, writeConfig, startRobotd, tempDir } from './lib.mjs';
 
 const VIDEO = 'lavfi:testsrc=size=320x240:rate=25';
@@ -98,6 +99,39 @@ describe('SIGHUP re-applies only what changed', () => {
             const after = await since(seq);
             assert.deepEqual(after.connects, { control: 0, chat: 0, app: 0, user: 0 });
             assert.equal(after.uploads.audio, 0, 'audio untouched');
+        } finally {
+            assert.equal((await r.stop()).code, 0);
+        }
+    });
+
+    // Defect 10: each CA change left its TLS vhost behind (~440 KB a SIGHUP).
+    test('SIGHUPs that toggle the CA file leave RSS flat and the links up', async () => {
+        const dir = tempDir();
+        const caB = join(dir, 'ca-copy.pem');
+        copyFileSync(peer.info.ca_file, caB);
+        let ca = peer.info.ca_file;
+        const text = () => peerConfig(peer, { camera: { no_camera: 'true', no_mic: 'true' }, misc: { ca_file: ca } });
+        const path = writeConfig(text(), dir);
+        const r = startRobotd(path, [], { verbose: false });
+        const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.child.pid}/status`, 'utf8'))[1]);
+        const toggle = async (n) => {
+            for (let i = 0; i < n; i++) {
+                ca = ca === caB ? peer.info.ca_file : caB;
+                writeFileSync(path, text());
+                const from = r.log.lines.length;
+                r.child.kill('SIGHUP');
+                await r.wait(/ I robotd: config reloaded/, { from });
+                await r.wait(/ I user: connected to /, { from });  // the TLS link came back
+            }
+        };
+        try {
+            await r.wait(/ I user: connected to /);
+            await toggle(10);  // allocator and TLS caches warm
+            const before = rss();
+            await toggle(60);
+            const after = rss();
+            // 60 leaked vhosts were some 26 MB.
+            assert.ok(after - before < 3072, `RSS ${before} -> ${after} KiB over 60 CA changes`);
         } finally {
             assert.equal((await r.stop()).code, 0);
         }
