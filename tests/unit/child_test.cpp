@@ -26,31 +26,11 @@
 #include "net/loop.h"
 #include "net/reaper.h"
 #include "stderr_capture.h"
+#include "temp_dir.h"
 
 using namespace robotd;
 
 namespace {
-
-// A fresh directory for a test's files, removed with them at the end.
-class Scratch {
-  public:
-    Scratch() {
-        char tmpl[] = "/tmp/robotd-child-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~Scratch() {
-        for (const auto& f : files_) unlink(f.c_str());
-        rmdir(path_.c_str());
-    }
-    std::string file(const std::string& name) {
-        files_.push_back(path_ + "/" + name);
-        return files_.back();
-    }
-
-  private:
-    std::string path_;
-    std::vector<std::string> files_;
-};
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path);
@@ -95,7 +75,7 @@ class ChildTest : public LoopTest {
     bool await_ready(const std::string& path) {
         return run_until([&] { return slurp(path) == "ready\n"; }, 5000);
     }
-    Scratch dir_;
+    TempDir dir_{"robotd-child"};
 };
 
 }  // namespace

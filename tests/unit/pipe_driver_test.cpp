@@ -26,31 +26,11 @@
 #include "loop_harness.h"
 #include "net/loop.h"
 #include "stderr_capture.h"
+#include "temp_dir.h"
 
 using namespace robotd;
 
 namespace {
-
-// A fresh directory, removed with what is in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/robotd-pipe-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        for (const auto& f : files_) unlink(f.c_str());
-        rmdir(path_.c_str());
-    }
-    std::string file(const std::string& name) {
-        files_.push_back(path_ + "/" + name);
-        return files_.back();
-    }
-
-  private:
-    std::string path_;
-    std::vector<std::string> files_;
-};
 
 // Reads whole lines from a non-blocking fd as they come.
 class LineReader {
@@ -130,7 +110,7 @@ class PipeTest : public LoopTest {
         return t;
     }
 
-    TempDir dir_;
+    TempDir dir_{"robotd-pipe"};
 };
 
 }  // namespace
