@@ -13,6 +13,7 @@
 #include "core/argv.h"
 #include "core/clock.h"
 #include "hw/pipe_line.h"
+#include "net/reaper.h"
 
 namespace robotd {
 
@@ -42,6 +43,7 @@ std::string in_ms(uint32_t ms) {
 
 PipeDriver::PipeDriver(const Config::Pipe& config, Loop& loop, Logger& log, PipeTimings timings)
     : config_(config),
+      loop_(loop),
       log_(log),
       timings_(timings),
       child_(loop),
@@ -59,6 +61,7 @@ PipeDriver::PipeDriver(const Config::Pipe& config, Loop& loop, Logger& log, Pipe
 }
 
 PipeDriver::~PipeDriver() {
+    if (wait_id_) loop_.reaper().cancel_wait(wait_id_);
     flush_before_going();
     writable_.release();  // its duplicate would keep the consumer's stdin open: no EOF
     if (unreported_drops_ > 0)
@@ -73,7 +76,13 @@ bool PipeDriver::start(std::string* error) {
             return false;
         }
         sink_ = Sink::Consumer;
-        start_consumer();
+        if (loop_.reaper().abandoned() > 0)
+            LOGI(log_, "pipe", "consumer '%s' starts once the previous one has exited",
+                 argv_[0].c_str());
+        wait_id_ = loop_.reaper().when_none_abandoned([this] {
+            wait_id_ = 0;
+            start_consumer();
+        });
         return true;
     }
     if (config_.path == "-") {
@@ -321,7 +330,12 @@ void PipeDriver::send(const std::string& line, bool is_stop) {
 
 void PipeDriver::hold(const std::string& stop, const char* why) {
     if (!held_stop_.empty()) {
-        ++merged_;  // the held one says the same, and goes first
+        // The held one says the same, and goes first (a new reader's stop now stands for
+        // this one, and is counted as it).
+        if (greeting_)
+            greeting_ = false;
+        else
+            ++merged_;
         return;
     }
     held_stop_ = stop;
@@ -347,10 +361,13 @@ bool PipeDriver::flush_backlog() {
     }
     writable_.release();
     if (!held_stop_.empty()) {
-        ++written_;
+        if (!greeting_) {
+            ++written_;
+            LOGI(log_, "pipe", "held stop delivered after %s",
+                 describe_duration(mono_us() - held_since_us_).c_str());
+        }
         held_stop_.clear();
-        LOGI(log_, "pipe", "held stop delivered after %s",
-             describe_duration(mono_us() - held_since_us_).c_str());
+        greeting_ = false;
     }
     return true;
 }
@@ -374,7 +391,21 @@ void PipeDriver::wait_to_write(int error) {
 }
 
 void PipeDriver::new_destination() {
-    backlog_ = held_stop_;  // a new reader gets a held stop before anything else
+    if (!held_stop_.empty()) {
+        backlog_ = held_stop_;  // a new reader gets a held stop before anything else
+        flush_backlog();
+        return;
+    }
+    // What the previous reader was told last may have died unread with it (a stop in a
+    // killed consumer's pipe): a new reader starts from a stop, so hardware that keeps its
+    // last command never keeps one that nobody will stop.
+    DriveCommand c;
+    c.command = "stop";
+    c.received_us = mono_us();
+    c.reason = "new reader";
+    held_stop_ = backlog_ = command_line(c);
+    held_since_us_ = c.received_us;
+    greeting_ = true;  // robotd's own: not counted, not logged when it goes out
     flush_backlog();
 }
 
@@ -434,6 +465,7 @@ void PipeDriver::flush_before_going() {
     if (backlog_.empty()) {
         ++written_;
         held_stop_.clear();
+        greeting_ = false;
         LOGI(log_, "pipe", "held stop delivered after %s, as the driver goes",
              describe_duration(mono_us() - held_since_us_).c_str());
         return;

@@ -51,7 +51,10 @@ class PipeDriver : public Driver {
 
     // Opens the destination or starts the consumer. False with `error` set when the config
     // cannot work (a command that does not parse, a file that cannot be opened); a FIFO
-    // without a reader or a consumer that fails to start are retried, not errors.
+    // without a reader or a consumer that fails to start are retried, not errors. A consumer
+    // starts only once every abandoned child (a replaced driver's consumer) is gone: two
+    // consumers never drive the same hardware at once. Every new reader (a consumer started
+    // or restarted, a FIFO opened) gets a stop as its first line.
     bool start(std::string* error);
 
     const char* name() const override { return "pipe"; }
@@ -84,6 +87,7 @@ class PipeDriver : public Driver {
     void summarise_drops();
 
     Config::Pipe config_;
+    Loop& loop_;
     Logger& log_;
     PipeTimings timings_;
     Sink sink_ = Sink::Stdout;
@@ -91,6 +95,7 @@ class PipeDriver : public Driver {
     bool poll_before_write_ = false;  // stdout we could not make non-blocking
     bool is_socket_ = false;
     std::vector<std::string> argv_;  // Consumer
+    uint64_t wait_id_ = 0;           // waiting for a predecessor's consumer to be gone
     Child child_;
     int64_t consumer_started_us_ = 0;
     bool consumer_stopping_ = false;
@@ -105,6 +110,7 @@ class PipeDriver : public Driver {
     // new destination (reopened FIFO, restarted consumer) gets first.
     std::string backlog_;
     std::string held_stop_;
+    bool greeting_ = false;  // held_stop_ is the stop a new reader gets first
     int64_t held_since_us_ = 0;
     std::string held_why_;
 

@@ -155,7 +155,8 @@ bool Reaper::reap_one(pid_t pid, bool any) {
     if (si.si_pid == 0) return false;
     pid = si.si_pid;
     auto it = children_.find(pid);
-    if (it != children_.end() && it->second.stopping) signal_group(pid, SIGKILL);
+    // Ours: whatever it started goes with it, whether it was stopped or ended by itself.
+    if (it != children_.end()) signal_group(pid, SIGKILL);
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) != pid) return false;
     if (it == children_.end()) return true;
@@ -165,7 +166,21 @@ bool Reaper::reap_one(pid_t pid, bool any) {
         LOGD(log_, "child", "'%s' (pid %d) %s", e.name.c_str(), static_cast<int>(pid),
              describe_exit(status).c_str());
     if (e.on_exit) e.on_exit(status);  // may watch or stop other children
+    if (e.abandoned && !waiters_.empty() && abandoned() == 0) {
+        auto ready = std::move(waiters_);
+        waiters_.clear();
+        for (auto& [id, fn] : ready) fn();
+    }
     return true;
+}
+
+uint64_t Reaper::when_none_abandoned(std::function<void()> fn) {
+    if (abandoned() == 0) {
+        fn();
+        return 0;
+    }
+    waiters_.emplace(next_waiter_, std::move(fn));
+    return next_waiter_++;
 }
 
 void Reaper::reap() {

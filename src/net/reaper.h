@@ -19,7 +19,7 @@ class Loop;
 class Timer;
 
 // Children are started in process groups of their own (Child does so): every signal goes to
-// the whole group, and when a child that was being stopped exits, what is left of its group
+// the whole group, and when a child exits (stopped or by itself), what is left of its group
 // gets SIGKILL before it is reaped, so nothing it started lingers on the hardware either.
 class Reaper {
   public:
@@ -45,6 +45,11 @@ class Reaper {
     // Children not yet reaped, and of those the ones whose owner is gone.
     size_t alive() const { return children_.size(); }
     size_t abandoned() const;
+    // Calls `fn` on the loop once no abandoned child is left (before returning, when none
+    // is): a successor that needs the same hardware starts only after its predecessor is
+    // gone. Returns an id for cancel_wait(), 0 when `fn` already ran.
+    uint64_t when_none_abandoned(std::function<void()> fn);
+    void cancel_wait(uint64_t id) { waiters_.erase(id); }
 
     static constexpr uint32_t kKillReapMs = 1000;
 
@@ -67,6 +72,8 @@ class Reaper {
 
     Logger& log_;
     std::map<pid_t, Entry> children_;
+    std::map<uint64_t, std::function<void()>> waiters_;
+    uint64_t next_waiter_ = 1;
     std::unique_ptr<Timer> timer_;
 };
 

@@ -252,3 +252,27 @@ TEST_F(ChildTest, AChildStartsWithNoSignalBlockedOrIgnored) {
     for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE})
         EXPECT_EQ(ign & (1ull << (s - 1)), 0u) << "signal " << s << " ignored: " << ignored;
 }
+
+// A consumer that crashes takes what it started with it, as one that is stopped does.
+TEST_F(ChildTest, AChildThatEndsByItselfTakesItsGroupWithIt) {
+    const std::string pidfile = dir_.file("grandchild");
+    Child child(loop_);
+    bool exited = false;
+    child.on_exit([&](int) { exited = true; });
+    std::string error;
+    ASSERT_TRUE(
+        child.start({"sh", "-c", "sleep 1000 & echo $! > \"$0\"; exit 3", pidfile}, false, &error))
+        << error;
+    ASSERT_TRUE(run_until([&] { return exited; }, 3000));
+    const pid_t grandchild = static_cast<pid_t>(std::stol(slurp(pidfile)));
+    ASSERT_GT(grandchild, 0);
+    // SIGKILL went to the group before the child was reaped; init reaps the grandchild.
+    const bool gone = run_until(
+        [&] {
+            const std::string stat = slurp("/proc/" + std::to_string(grandchild) + "/stat");
+            return stat.empty() || stat[stat.rfind(')') + 2] == 'Z';
+        },
+        3000);
+    if (!gone) kill(grandchild, SIGKILL);
+    EXPECT_TRUE(gone) << "grandchild " << grandchild << " outlived its crashed parent";
+}

@@ -25,6 +25,7 @@
 #include "hw/pipe_line.h"
 #include "loop_harness.h"
 #include "net/loop.h"
+#include "net/reaper.h"
 #include "stderr_capture.h"
 #include "temp_dir.h"
 
@@ -46,21 +47,32 @@ class LineReader {
         fd_ = -1;
     }
     bool open() const { return fd_ >= 0; }
+    // The lines read so far, but the stop every new reader gets first, which is counted.
     const std::vector<std::string>& lines() {
         char buf[8192];
         if (fd_ >= 0)
             for (ssize_t n; (n = read(fd_, buf, sizeof buf)) > 0;) partial_.append(buf, size_t(n));
         for (size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
-            lines_.push_back(partial_.substr(0, nl));
+            std::string line = partial_.substr(0, nl);
             partial_.erase(0, nl + 1);
+            if (line.find("\"reason\":\"new reader\"") != std::string::npos) {
+                ++new_reader_stops_;
+                continue;
+            }
+            lines_.push_back(std::move(line));
         }
         return lines_;
+    }
+    size_t new_reader_stops() {
+        lines();
+        return new_reader_stops_;
     }
 
   private:
     int fd_ = -1;
     std::string partial_;
     std::vector<std::string> lines_;
+    size_t new_reader_stops_ = 0;
 };
 
 JsonPtr parse(const std::string& line) {
@@ -348,7 +360,12 @@ TEST_F(PipeTest, ConsumerThatExitsIsRestartedWithBackoff) {
     const auto pid = [](const std::string& l) { return l.substr(0, l.find(' ')); };
     EXPECT_NE(pid(lines[0]), pid(lines[1]));
     EXPECT_NE(pid(lines[1]), pid(lines[2]));
-    EXPECT_NE(lines[0].find("\"command\":\"F\""), std::string::npos) << lines[0];
+    // Each consumer reads one line: the stop every new reader gets first.
+    for (const auto& l : lines)
+        EXPECT_NE(l.find("\"command\":\"stop\",\"user\":\"\",\"anonymous\":false,\"key_position\":"
+                         "\"\",\"reason\":\"new reader\""),
+                  std::string::npos)
+            << l;
     EXPECT_GT(driver.stats().dropped, 0u);  // lines while it was down
     // The backoff grows (20 ms, then at least 20 and 40 ms): three restarts take 80 ms or more.
     EXPECT_GE(took_ms, 80);
@@ -486,10 +503,12 @@ std::string reason_of(const std::string& line) {
     return j ? json_string(j.get(), "reason").value_or("") : "<bad line>";
 }
 
+// A consumer's record, but the stop every new reader gets first (checked on its own).
 std::vector<std::string> file_lines(const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> lines;
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    for (std::string l; std::getline(in, l);)
+        if (l.find("\"reason\":\"new reader\"") == std::string::npos) lines.push_back(l);
     return lines;
 }
 
@@ -607,8 +626,9 @@ TEST_F(PipeTest, FifoReaderGoneThenBackGetsTheHeldStopFirst) {
 TEST_F(PipeTest, ARestartedConsumerGetsTheHeldStopFirst) {
     const std::string out = dir_.file("out");
     Config::Pipe config;
-    // Each instance records its pid and the first line it reads, then exits.
-    config.command = "sh -c 'read -r line; echo \"$$ $line\" >> \"$0\"; exit 3' " + out;
+    // Each instance records its pid and the first two lines it reads, then exits.
+    config.command =
+        "sh -c 'for i in 1 2; do read -r line; echo \"$$ $line\" >> \"$0\"; done; exit 3' " + out;
     PipeDriver driver(config, loop_, log_, fast());
     std::string error;
     ASSERT_TRUE(driver.start(&error)) << error;
@@ -628,6 +648,78 @@ TEST_F(PipeTest, ARestartedConsumerGetsTheHeldStopFirst) {
     EXPECT_EQ(command_of(line(lines[1])), "stop");
     EXPECT_EQ(reason_of(line(lines[1])), "deadman");
     EXPECT_FALSE(driver.stats().stop_held);
+}
+
+// A stop written into a consumer's pipe is gone with the consumer if it dies before reading
+// it; hardware that keeps its last command would keep moving. Every new reader starts from
+// a stop, so the restarted consumer stops it.
+TEST_F(PipeTest, AStopAConsumerDiedWithoutReadingIsRepeatedToItsSuccessor) {
+    const std::string out = dir_.file("out");
+    Config::Pipe config;
+    // Reads two lines (the new reader's stop, then F), then dies before reading more.
+    config.command =
+        "sh -c 'for i in 1 2; do read -r line; echo \"$$ $line\" >> \"$0\"; done; sleep 0.3; "
+        "exit 3' " +
+        out;
+    PipeDriver driver(config, loop_, log_, fast());
+    std::string error;
+    ASSERT_TRUE(driver.start(&error)) << error;
+    driver.command(drive("F"));
+    ASSERT_TRUE(run_until([&] { return file_lines(out).size() == 1; }, 3000));
+    driver.stop(stop_cmd("deadman"));  // written whole into the pipe: never read
+    EXPECT_FALSE(driver.stats().stop_held);
+    ASSERT_TRUE(run_until([&] { return driver.consumer_starts() == 2; }, 3000));
+    std::vector<std::string> all;
+    ASSERT_TRUE(run_until(
+        [&] {
+            std::ifstream in(out);
+            all.clear();
+            for (std::string l; std::getline(in, l);) all.push_back(l);
+            return all.size() >= 3;
+        },
+        3000));
+    const auto pid = [](const std::string& l) { return l.substr(0, l.find(' ')); };
+    const auto line = [](const std::string& l) { return l.substr(l.find(' ') + 1); };
+    EXPECT_EQ(reason_of(line(all[0])), "new reader");
+    EXPECT_EQ(command_of(line(all[1])), "F");
+    EXPECT_NE(pid(all[2]), pid(all[1])) << "the successor";
+    EXPECT_EQ(command_of(line(all[2])), "stop");
+    EXPECT_EQ(reason_of(line(all[2])), "new reader");
+}
+
+TEST_F(PipeTest, EveryNewFifoReaderStartsFromAStop) {
+    const Config::Pipe config = fifo_config();
+    LineReader reader(open_reader(config.path));
+    PipeDriver driver(config, loop_, log_, fast());
+    std::string error;
+    ASSERT_TRUE(driver.start(&error)) << error;
+    ASSERT_TRUE(run_until([&] { return reader.new_reader_stops() == 1; }));
+    driver.command(drive("F"));
+    ASSERT_TRUE(run_until([&] { return reader.lines().size() == 1; }));
+    reader.close_fd();
+    driver.command(drive("B"));  // EPIPE: the reader is gone
+    reader.reset(open_reader(config.path));
+    ASSERT_TRUE(run_until([&] { return reader.new_reader_stops() == 1; }, 3000));
+    EXPECT_EQ(driver.stats().written, 1u) << "robotd's own stops are not counted as written";
+}
+
+// SIGHUP replacing the driver: the new consumer starts only once the old one is gone, so two
+// never drive the same hardware at once (one that ignores EOF gets SIGTERM after 0.5 s).
+TEST_F(PipeTest, AReplacingDriversConsumerStartsOnceTheOldOneIsGone) {
+    Config::Pipe config;
+    config.command = "sh -c 'exec sleep 1000'";
+    auto old_driver = std::make_unique<PipeDriver>(config, loop_, log_, fast());
+    std::string error;
+    ASSERT_TRUE(old_driver->start(&error)) << error;
+    const pid_t old_pid = old_driver->consumer_pid();
+    ASSERT_GT(old_pid, 0);
+    old_driver.reset();
+    PipeDriver driver(config, loop_, log_, fast());
+    ASSERT_TRUE(driver.start(&error)) << error;
+    EXPECT_LT(driver.consumer_pid(), 0) << "it waits";
+    ASSERT_TRUE(run_until([&] { return driver.consumer_pid() > 0; }, 5000));
+    EXPECT_NE(kill(old_pid, 0), 0) << "the old consumer was gone first";
+    EXPECT_EQ(loop_.reaper().alive(), 1u);
 }
 
 TEST_F(PipeTest, DestroyingTheDriverDeliversAHeldStop) {
