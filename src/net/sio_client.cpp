@@ -58,6 +58,13 @@ SioClient::SioClient(Loop& loop, std::string name, std::string hint, Handlers ha
               fail("no connection within " + std::to_string(kHandshakeMs / 1000) + " s" +
                    (handshake_done_ ? " (no namespace connect after the handshake)" : ""));
           }),
+      stable_timer_(loop,
+                    [this] {
+                        if (!outage_quiet_) return;
+                        outage_quiet_ = false;
+                        LOGI(log_, name_.c_str(), "link to %s stable again (after %s)",
+                             server_.str().c_str(), retry_.outage_text().c_str());
+                    }),
       assembler_(kMaxAttachmentBytes) {}
 
 SioClient::~SioClient() {
@@ -67,19 +74,22 @@ SioClient::~SioClient() {
 
 void SioClient::open(const Url& server, EioMode mode) {
     const bool same = server.str() == server_.str() && mode == mode_;
+    // The mode holds for every later attempt (a restart() too); a fresh open starts with
+    // Engine.IO 4 unless 3 is forced.
+    if (closed_ || mode != mode_)
+        next_version_ = mode == EioMode::V3 ? eio::Version::V3 : eio::Version::V4;
+    mode_ = mode;
     if (!same && !closed_ && state_ == State::Connected) {
         // The live link stays; the new address is for the next attempt.
         LOGI(log_, name_.c_str(), "server is now %s; the link to %s stays up until it drops",
              server.str().c_str(), server_.str().c_str());
         server_ = server;
-        mode_ = mode;
         return;
     }
-    if (same && !closed_ && state_ != State::Idle) return;  // already on its way or up
-    if (!same) retry_.reset();                              // a new target: a fresh backoff
     server_ = server;
-    mode_ = mode;
-    next_version_ = mode == EioMode::V3 ? eio::Version::V3 : eio::Version::V4;
+    if (same && !closed_ && state_ != State::Idle) return;  // already on its way or up
+    // A new address (from discovery) continues the outage, its backoff and its log: a lookup
+    // that answers differently each time must not keep the retries fast.
     closed_ = false;
     attempt();  // replaces a pending retry: the timer is cancelled there
 }
@@ -97,7 +107,7 @@ void SioClient::close() {
     closed_ = true;
     const bool was_connected = state_ == State::Connected;
     detach();
-    retry_.cancel();
+    retry_.reset();  // a later open() starts afresh
     LOGI(log_, name_.c_str(), "closed");
     if (was_connected && h_.disconnected) h_.disconnected("closed by robotd");
 }
@@ -143,6 +153,7 @@ void SioClient::detach() {
     ping_timer_.cancel();
     liveness_timer_.cancel();
     handshake_timer_.cancel();
+    stable_timer_.cancel();
     state_ = State::Idle;
     handshake_ = eio::Handshake{};
     handshake_done_ = false;
@@ -165,6 +176,7 @@ void SioClient::fail(const std::string& why) {
         next_version_ = version_ == eio::Version::V4 ? eio::Version::V3 : eio::Version::V4;
     const RetryPolicy::Step step = retry_.failed();
     last_error_ = why;
+    if (step.report == RetryPolicy::Report::First) outage_connect_logged_ = outage_quiet_ = false;
     const double delay_s = step.delay_ms / 1000.0;
     const char* tag = name_.c_str();
     if (step.report == RetryPolicy::Report::Summary) {
@@ -172,9 +184,11 @@ void SioClient::fail(const std::string& why) {
              retry_.outage_text().c_str(), why.c_str(), delay_s, hint_.c_str());
     } else if (was_connected) {
         // A healthy link lost is news; one that dies soon after connecting is the same outage
-        // going on (its connect was logged, so is its end, at info).
-        LOG_AT(log_, step.report == RetryPolicy::Report::First ? LogLevel::Warn : LogLevel::Info,
-               tag, "connection lost (%s); reconnecting in %.1f s", why.c_str(), delay_s);
+        // going on, which the summaries report.
+        const bool first = step.report == RetryPolicy::Report::First;
+        if (!first) outage_quiet_ = true;
+        LOG_AT(log_, first ? LogLevel::Warn : LogLevel::Debug, tag,
+               "connection lost (%s); reconnecting in %.1f s", why.c_str(), delay_s);
     } else {
         LOG_AT(log_, step.report == RetryPolicy::Report::First ? LogLevel::Warn : LogLevel::Debug,
                tag, "cannot connect to %s (%s); attempt %u, retry in %.1f s", server_.str().c_str(),
@@ -348,10 +362,16 @@ void SioClient::handle_packet(sio::Packet p) {
             state_ = State::Connected;
             ++connects_;
             handshake_timer_.cancel();
-            const bool recovered = retry_.succeeded();
-            LOGI(log_, name_.c_str(), "connected to %s (Engine.IO %s, sid %s)%s%s",
-                 server_.str().c_str(), version_text(version_), handshake_.sid.c_str(),
-                 recovered ? " after " : "", recovered ? retry_.outage_text().c_str() : "");
+            const bool in_outage = retry_.failures() > 0;
+            const std::string outage = in_outage ? " after " + retry_.outage_text() : "";
+            retry_.succeeded();
+            const bool quiet = in_outage && outage_connect_logged_;
+            if (in_outage) outage_connect_logged_ = true;
+            if (quiet) outage_quiet_ = true;
+            if (in_outage) stable_timer_.start_ms(kRetry.healthy_ms);
+            LOG_AT(log_, quiet ? LogLevel::Debug : LogLevel::Info, name_.c_str(),
+                   "connected to %s (Engine.IO %s, sid %s)%s", server_.str().c_str(),
+                   version_text(version_), handshake_.sid.c_str(), outage.c_str());
             if (h_.connected) h_.connected();
             return;
         }

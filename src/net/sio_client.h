@@ -111,6 +111,11 @@ class SioClient {
 
     RetryTimer retry_;
     Timer ping_timer_, liveness_timer_, handshake_timer_;
+    // In an outage the first link that comes back is logged; later ones (a server that keeps
+    // kicking) are the same outage going on, and one line says when a link has lasted.
+    bool outage_connect_logged_ = false;
+    bool outage_quiet_ = false;  // connects or losses were logged at debug only
+    Timer stable_timer_;
 
     std::string rx_;
     bool rx_too_big_ = false;

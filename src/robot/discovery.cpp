@@ -30,6 +30,7 @@ struct Discovery::Task {
     HttpGet get;
     RetryTimer retry;
     bool resolved = false;
+    std::string answer;  // the last answer logged: a repeat is a debug line
 };
 
 Discovery::Discovery(Loop& loop, Logger& log, const Config& config)
@@ -95,7 +96,7 @@ void Discovery::forget(LookupId id) {
 void Discovery::refresh(LookupId id) {
     for (auto& t : tasks_) {
         if (t->spec.id != id || t->get.busy() || t->retry.pending()) continue;
-        LOGI(log_, kTag, "looking up %s again", t->spec.name);
+        LOGD(log_, kTag, "looking up %s again", t->spec.name);
         t->resolved = false;
         run(*t);
     }
@@ -136,7 +137,11 @@ void Discovery::done(Task& t, const HttpResult& r) {
     const std::string outage = t.retry.outage_text();
     if (t.retry.succeeded())
         LOGI(log_, kTag, "%s lookup answers again after %s", t.spec.name, outage.c_str());
-    LOGI(log_, kTag, "%s: %s", t.spec.name, summary.c_str());
+    // Sessions and uploads ask again after every few failures: an answer that did not
+    // change is not news.
+    LOG_AT(log_, summary != t.answer ? LogLevel::Info : LogLevel::Debug, kTag, "%s: %s",
+           t.spec.name, summary.c_str());
+    t.answer = summary;
     if (t.spec.id == LookupId::Owner && endpoints_.owner) {
         // Moderators belong to the owner the server names; ask (again) for that owner.
         LookupSpec mods = moderators_lookup(config_, *endpoints_.owner);

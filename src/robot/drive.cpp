@@ -65,14 +65,13 @@ void Drive::command(const cJSON* payload, const char* session) {
         LOGD(log_, session, "command for robot %s ignored", msg->robot_id.c_str());
         return;
     }
+    const std::string what = c.command + (c.key_position.empty() ? "" : " " + c.key_position) +
+                             " from " + who(c.user, c.anonymous);
     if (d.verdict != Verdict::Accept) {
-        LOGI(log_, session, "command %s from %s refused: %s", c.command.c_str(),
-             who(c.user, c.anonymous), d.why.c_str());
+        note(d.verdict, "command " + what + " refused: " + d.why, session);
         return;
     }
-    accepted(c.command + (c.key_position.empty() ? "" : " " + c.key_position) + " from " +
-                 who(c.user, c.anonymous),
-             session);
+    note(d.verdict, what, session);
     motion_->command(c);
 }
 
@@ -86,34 +85,50 @@ void Drive::pointer(const cJSON* payload, const char* session) {
     const Decision d = decide(policy_, *msg);
     if (d.verdict == Verdict::OtherRobot) return;
     if (d.verdict != Verdict::Accept) {
-        LOGI(log_, session, "pointer event %s from %s refused: %s", msg->event.kind.c_str(),
-             who(msg->event.user, msg->event.anonymous), d.why.c_str());
+        note(d.verdict,
+             "pointer event " + msg->event.kind + " from " +
+                 who(msg->event.user, msg->event.anonymous) + " refused: " + d.why,
+             session);
         return;
     }
     msg->event.received_us = mono_us();
     char where[64];
     snprintf(where, sizeof where, " at %.2f,%.2f", msg->event.x, msg->event.y);
-    accepted(msg->event.kind + where + " from " + who(msg->event.user, msg->event.anonymous),
-             session);
+    note(d.verdict, msg->event.kind + where + " from " + who(msg->event.user, msg->event.anonymous),
+         session);
     motion_->pointer(msg->event);
 }
 
-void Drive::accepted(const std::string& what, const char* session) {
-    if (summary_.armed()) {
-        ++unlogged_;
-        last_ = what;
+void Drive::note(Verdict verdict, const std::string& line, const char* session) {
+    const auto it = window_.find(verdict);
+    if (it != window_.end()) {
+        ++it->second.count;
+        it->second.last = line;
         return;
     }
-    LOGI(log_, session, "%s", what.c_str());
-    summary_.start_ms(kSummaryMs);
+    LOGI(log_, session, "%s", line.c_str());
+    window_[verdict];
+    if (!summary_.armed()) summary_.start_ms(kSummaryMs);
 }
 
 void Drive::summarise() {
-    if (unlogged_ == 0) return;  // a quiet second: the next command is logged at once
-    LOGI(log_, "robotd", "%llu more commands in the last second (the last: %s)",
-         static_cast<unsigned long long>(unlogged_), last_.c_str());
-    unlogged_ = 0;
-    summary_.start_ms(kSummaryMs);
+    // Kinds that were quiet for a whole second leave the window: their next line comes at once.
+    for (auto it = window_.begin(); it != window_.end();) {
+        Unlogged& u = it->second;
+        if (u.count == 0) {
+            it = window_.erase(it);
+            continue;
+        }
+        if (it->first == Verdict::Accept)
+            LOGI(log_, "robotd", "%llu more commands in the last second (the last: %s)",
+                 static_cast<unsigned long long>(u.count), u.last.c_str());
+        else
+            LOGI(log_, "robotd", "%llu more refused in the last second (the last: %s)",
+                 static_cast<unsigned long long>(u.count), u.last.c_str());
+        u = Unlogged{};
+        ++it;
+    }
+    if (!window_.empty()) summary_.start_ms(kSummaryMs);
 }
 
 }  // namespace robotd

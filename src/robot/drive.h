@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -40,7 +41,9 @@ class Drive {
     const Driver& driver() const { return *driver_; }
 
   private:
-    void accepted(const std::string& what, const char* session);
+    // Logs one decision: the first of its kind (accepted, or refused for a reason) in a second
+    // at once, the rest of that second as a count.
+    void note(Verdict verdict, const std::string& line, const char* session);
     void summarise();
 
     Loop& loop_;
@@ -49,9 +52,12 @@ class Drive {
     const PolicyState& policy_;
     std::unique_ptr<Driver> driver_;
     std::unique_ptr<Motion> motion_;  // uses *driver_: declared after it, destroyed before it
+    struct Unlogged {
+        uint64_t count = 0;
+        std::string last;
+    };
     Timer summary_;
-    uint64_t unlogged_ = 0;  // accepted since the last line
-    std::string last_;
+    std::map<Verdict, Unlogged> window_;  // the kinds logged in this second
 };
 
 }  // namespace robotd

@@ -88,8 +88,9 @@ void Robot::resolved(LookupId id) {
         case LookupId::Control:
         case LookupId::Chat: {
             const auto& hp = id == LookupId::Control ? e.control : e.chat;
-            if (hp)
-                retarget(id == LookupId::Control ? control_ : chat_, discovered_url(*hp), false);
+            // An answer that names another server while the link is up comes from a reload
+            // (a changed info_server or robot_id): follow it. After failures the link is down.
+            if (hp) retarget(id == LookupId::Control ? control_ : chat_, discovered_url(*hp), true);
             return;
         }
         case LookupId::Owner:
@@ -112,32 +113,27 @@ void Robot::reconfigure(const Config& previous, const std::vector<std::string>& 
     if (has(changed, "robot.type") || has_section(changed, "pipe"))
         drive_.replace_driver(config_, previous);
 
-    // Every link speaks the eio mode and identifies with the robot id; the TLS settings
-    // matter to the links that use TLS.
+    // A link whose server, Engine.IO mode or identity changed starts afresh (close, then
+    // open with the new settings); one that only uses TLS reconnects when the TLS settings
+    // changed; the others stay up.
     const bool all = has(changed, "misc.eio") || has(changed, "robot.robot_id");
     const bool tls = has(changed, "misc.ca_file") || has(changed, "misc.secure_cert");
-    const auto reconnect = [&](Link& link) {
-        if (link.client().is_open()) link.restart();
+    const auto apply = [&](Link& link, const std::optional<Url>& url, bool moved) {
+        if (!url) return;  // control or chat before discovery has answered
+        if (moved || all) {
+            link.close();
+            link.open(*url, config_.misc.eio);
+        } else if (tls && url->tls() && link.client().is_open()) {
+            link.restart();
+        }
     };
-    if (has(changed, "misc.app_server") || all) {
-        retarget(app_, config_.misc.app_server, true);
-        if (all) reconnect(app_);
-    } else if (tls && config_.misc.app_server.tls()) {
-        reconnect(app_);
-    }
-    if (has(changed, "misc.user_server") || all) {
-        retarget(user_, config_.misc.user_server, true);
-        if (all) reconnect(user_);
-    } else if (tls && config_.misc.user_server.tls()) {
-        reconnect(user_);
-    }
-    for (auto [link, id] : {std::pair{&control_, LookupId::Control}, {&chat_, LookupId::Chat}}) {
-        const Endpoints& e = discovery_.endpoints();
-        const auto& hp = id == LookupId::Control ? e.control : e.chat;
-        if (hp && has(changed, "misc.discovered_scheme"))
-            retarget(*link, discovered_url(*hp), true);
-        if (all || (tls && config_.misc.discovered_scheme == "https")) reconnect(*link);
-    }
+    apply(app_, config_.misc.app_server, has(changed, "misc.app_server"));
+    apply(user_, config_.misc.user_server, has(changed, "misc.user_server"));
+    const Endpoints& e = discovery_.endpoints();
+    const bool scheme = has(changed, "misc.discovered_scheme");
+    apply(control_, e.control ? std::optional<Url>(discovered_url(*e.control)) : std::nullopt,
+          scheme);
+    apply(chat_, e.chat ? std::optional<Url>(discovered_url(*e.chat)) : std::nullopt, scheme);
 }
 
 }  // namespace robotd

@@ -117,7 +117,7 @@ for (const eio of [3, 4]) {
                 assert.equal(moved.status, 200);
                 // The first failure is a warning; later ones of the same outage are debug lines.
                 await r.wait(/ [WD] control: cannot connect to .*attempt 3,/, { timeoutMs: 15000 });
-                await r.wait(/ I discovery: looking up control again/);
+                await r.wait(/ D discovery: looking up control again/);
                 const again = await peer.waitEvent('control', 'robot_id', seq, { timeoutMs: 20000 });
                 assert.deepEqual(again.args, ['robot1']);
                 assert.match(r.log.text(), new RegExp(`I control: connected to http://127\\.0\\.0\\.1:${(await peer.api('GET', '/_peer/state')).body.sockets.control.port} `));
@@ -172,8 +172,8 @@ for (const eio of [3, 4]) {
                     await peer.raw('chat', packet);
                     const why = packet === '41' ? 'the server disconnected the namespace' : 'connect error: not authorized';
                     // The second drop comes within 10 s of the reconnect: the same outage going
-                    // on, logged at info (a fresh outage is a warning).
-                    await r.wait(new RegExp(` [WI] chat: connection lost \\(${why}\\)`), { from: since });
+                    // on, logged at debug (a fresh outage is a warning).
+                    await r.wait(new RegExp(` [WID] chat: connection lost \\(${why}\\)`), { from: since });
                     await peer.waitEvent('chat', 'identify_robot_id', seq, { timeoutMs: 10000 });
                 }
             } finally { await done(r); }

@@ -40,7 +40,7 @@ for (const eio of [3, 4]) {
                 const t0 = Date.now();
                 // Watch 7 s of it: delays 0.5, 0.5-1, 1-2, 2-4 s allow at most 5 connects (a
                 // rate is measured over a window: there is no event to await instead).
-                await r.wait(/ I discovery: looking up control again/, { timeoutMs: 10000 });
+                await r.wait(/ D discovery: looking up control again/, { timeoutMs: 10000 });
                 await new Promise((resolve) => setTimeout(resolve, Math.max(0, 7000 - (Date.now() - t0))));
                 const n = await connects('control', seq);
                 assert.ok(n >= 3 && n <= 6, `${n} connects in about 7 s`);
@@ -67,7 +67,7 @@ for (const eio of [3, 4]) {
                     await peer.socketOp('chat', 'kick', { abrupt: true });
                     const line = await r.wait(why, { from, timeoutMs: 15000 });
                     // The link that comes back after the refused one.
-                    await r.wait(/ I chat: connected to /, { from: r.log.lines.indexOf(line, from) + 1, timeoutMs: 15000 });
+                    await r.wait(/ [ID] chat: connected to /, { from: r.log.lines.indexOf(line, from) + 1, timeoutMs: 15000 });
                     await peer.waitEvent('chat', 'identify_robot_id', seq, { timeoutMs: 15000 });
                 }
                 assert.equal(await connections('chat'), 1);

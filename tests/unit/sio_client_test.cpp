@@ -256,5 +256,39 @@ TEST_F(SioClientTest, CloseStopsRetrying) {
     EXPECT_EQ(failures_.size(), 1u);
 }
 
+// A SIGHUP that changes [misc] eio: the next link speaks the new version.
+TEST_F(SioClientTest, AChangedModeHoldsForTheNextAttempt) {
+    SioServer server(loop_);
+    auto client = make(EioMode::Auto);
+    client->open(url_of(server.url()), EioMode::Auto);
+    ASSERT_TRUE(run_until([&] { return connected_ == 1; }, 5000));
+    ASSERT_EQ(client->version(), eio::Version::V4);
+    server.version = 3;
+    client->open(url_of(server.url()), EioMode::V3);
+    client->restart();
+    ASSERT_TRUE(run_until([&] { return connected_ == 2; }, 5000));
+    EXPECT_EQ(client->version(), eio::Version::V3);
+}
+
+// Discovery may answer another address every time it is asked (every third failure): the
+// outage goes on, and so does its backoff.
+TEST_F(SioClientTest, NewAddressesFromDiscoveryKeepTheBackoffGrowing) {
+    auto client = make();
+    const Url a = url_of("http://127.0.0.1:" + std::to_string(closed_port()));
+    const Url b = url_of("http://127.0.0.1:" + std::to_string(closed_port()));
+    bool on_a = true;
+    on_failing = [&](int n) {
+        if (n % 3) return;
+        on_a = !on_a;
+        client->open(on_a ? a : b, EioMode::V4);
+    };
+    client->open(a, EioMode::V4);
+    run_for(10000);
+    // One outage's delays (0.5, 0.5-1, 1-2, 2-4, 4-8 s, each third failure retried at once)
+    // allow about 8 attempts in 10 s; resetting the backoff on each address made it 25.
+    EXPECT_LE(failures_.size(), 10u);
+    EXPECT_EQ(failures_.back(), int(failures_.size())) << "one outage, counted on";
+}
+
 }  // namespace
 }  // namespace robotd
