@@ -204,7 +204,7 @@ std::string mask_secrets(std::string_view text, const std::vector<std::string>& 
     return out;
 }
 
-std::string escape_log_text(std::string_view text, size_t cap) {
+std::string escape_log_text(std::string_view text, size_t cap, size_t cut_before) {
     std::string out;
     out.reserve(std::min(text.size(), cap) + 16);
     std::string token;
@@ -239,7 +239,7 @@ std::string escape_log_text(std::string_view text, size_t cap) {
             }
         }
         if (out.size() + token.size() > cap) {
-            out += " [" + std::to_string(text.size() - i) + " more bytes cut]";
+            out += " [" + std::to_string(text.size() - i + cut_before) + " more bytes cut]";
             return out;
         }
         out += token;
@@ -292,10 +292,19 @@ std::string Logger::mask(std::string_view text) const {
     return mask_secrets(text, secrets_);
 }
 
-// Masking sees the whole message and comes first: a secret that holds a control character is
-// still found, and the cap can never leave half a secret at the end of a line.
+// Masking comes first: a secret that holds a control character is still found, and the cap
+// can never leave half a secret at the end of a line. It sees only what can reach the line
+// (the cap, and room for a secret in its longest encoded form across the cut), so a
+// megabyte of hostile chat does not keep the loop busy masking text that is cut anyway.
 std::string Logger::render(std::string_view text) const {
-    return escape_log_text(mask(text));
+    size_t longest = 0;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& s : secrets_) longest = std::max(longest, s.size());
+    }
+    const size_t keep = kLogLineMax + 12 * longest + 16;  // 12: two JSON escapes per byte
+    const size_t cut = text.size() > keep ? text.size() - keep : 0;
+    return escape_log_text(mask(text.substr(0, text.size() - cut)), kLogLineMax, cut);
 }
 
 void Logger::log(LogLevel level, const char* tag, const char* fmt, ...) {

@@ -29,7 +29,8 @@ std::string mask_secrets(std::string_view text, const std::vector<std::string>& 
 // bytes of C1 code points (U+0080..U+009F) and bytes that are not valid UTF-8 as \xNN;
 // printable UTF-8 unchanged. Output longer than `cap` bytes is cut at a character boundary
 // and ends with " [N more bytes cut]".
-std::string escape_log_text(std::string_view text, size_t cap = kLogLineMax);
+// `cut_before` bytes already cut from the end of `text` are counted in the cut's note.
+std::string escape_log_text(std::string_view text, size_t cap = kLogLineMax, size_t cut_before = 0);
 
 // Can glibc's syslog() reach a daemon at `path`: a datagram socket that accepts a connect
 // (or a stream one, as glibc falls back to)? False with `why` set, e.g. "/dev/log: No such

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/json.h"
@@ -81,6 +82,12 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = this;
+    // lws would send every connection through $http_proxy and resolve the proxy's name with
+    // a blocking lookup on the loop. robotd connects directly, whatever the environment says.
+    if (const char* proxy = getenv("http_proxy")) {
+        LOGW(log_, "net", "http_proxy=%s ignored: robotd connects to its servers directly", proxy);
+        unsetenv("http_proxy");
+    }
     context_ = lws_create_context(&info);
     if (!context_) {
         *error = "cannot create the libwebsockets context";

@@ -1,5 +1,7 @@
 #include "robot/daemon.h"
 
+#include <algorithm>
+
 namespace robotd {
 
 namespace {
@@ -49,6 +51,7 @@ Daemon::~Daemon() = default;
 bool Daemon::start(Config config, std::string* error) {
     std::unique_ptr<Driver> driver = make_driver(config, loop_, log_, error);
     if (!driver) return false;
+    stopped_ = false;
     config_ = std::move(config);
     set_secrets();
     if (!config_.misc.secure_cert)
@@ -97,6 +100,10 @@ void Daemon::log_endpoints() const {
 }
 
 void Daemon::reload() {
+    if (stopped_ || !robot_) {
+        LOGI(log_, kTag, "SIGHUP ignored: robotd is stopping");
+        return;
+    }
     LOGI(log_, kTag, "SIGHUP: re-reading %s", config_path_.c_str());
     ConfigResult r = load_config(config_path_, overrides_);
     log_config_diags(log_, r.diags);
@@ -122,10 +129,14 @@ void Daemon::reload() {
     discovery_->reconfigure();
     robot_->reconfigure(previous, changed);
     media_->reconfigure();
+    if (std::find(changed.begin(), changed.end(), "misc.ca_file") != changed.end() ||
+        std::find(changed.begin(), changed.end(), "misc.secure_cert") != changed.end())
+        media_->tls_changed();
     LOGI(log_, kTag, "config reloaded");
 }
 
 void Daemon::stop() {
+    stopped_ = true;
     robot_.reset();  // sends the final stop to the hardware
     media_.reset();  // stops the encoder threads
     discovery_.reset();

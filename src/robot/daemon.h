@@ -42,6 +42,7 @@ class Daemon {
     std::unique_ptr<Discovery> discovery_;
     std::unique_ptr<Media> media_;  // after discovery_, before robot_:
     std::unique_ptr<Robot> robot_;  // each is destroyed before what it uses
+    bool stopped_ = false;          // a SIGHUP while stopping finds nothing to reload
 };
 
 // Writes config diagnostics to the log: errors, warnings (file:line) and the notice.

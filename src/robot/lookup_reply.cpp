@@ -102,7 +102,9 @@ Parsed<RobotSettings> parse_robot_settings(std::string_view body) {
     RobotSettings s;
     auto res = [&](const char* key) -> std::optional<int> {
         auto n = json_int(o, key);
-        if (n && *n >= 16 && *n <= 4096) return static_cast<int>(*n);
+        // As the config's x_res/y_res: MPEG-1 writes a size in 12 bits and the encoder
+        // wants it even, so anything else would fail the stream forever.
+        if (n && *n >= 16 && *n <= 4094 && *n % 2 == 0) return static_cast<int>(*n);
         return std::nullopt;
     };
     s.xres = res("xres");

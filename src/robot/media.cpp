@@ -212,6 +212,11 @@ void Media::apply_settings(const RobotSettings& s) {
     }
 }
 
+void Media::tls_changed() {
+    for (Stream* s : {&video_, &audio_})
+        if (s->upload && s->upload->url().tls()) s->upload->open(s->upload->url());
+}
+
 bool Media::reconfigure() {
     if (config_.camera.x_res != config_width_ || config_.camera.y_res != config_height_) {
         // The file's size changed: it replaces the current one (which the server's robot

@@ -64,6 +64,9 @@ class Media {
     // unchanged config changes nothing. True when something was restarted, reconnected,
     // started or stopped. Returns at once, like every call here but ~Media.
     bool reconfigure();
+    // The TLS settings changed (SIGHUP): https uploads reconnect with the new ones, so the
+    // retired settings' vhost can go. Returns at once.
+    void tls_changed();
     bool video_running() const;
     // The owner's camera control (brightness|contrast|saturation, 0..100 %): handed to the
     // running camera's thread, and kept for every later start of video (VIDON, a new size, a

@@ -35,7 +35,7 @@ bool is_port(int p) {
 }
 
 bool is_res(const std::optional<int>& r) {
-    return !r || (*r >= 16 && *r <= 4096);
+    return !r || (*r >= 16 && *r <= 4094 && *r % 2 == 0);
 }
 
 }  // namespace

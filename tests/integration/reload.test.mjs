@@ -4,6 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startPeer, peerConfig, writeConfig, startRobotd, tempDir } from './lib.mjs';
 
@@ -135,5 +136,26 @@ describe('SIGHUP re-applies only what changed', () => {
         } finally {
             assert.equal((await r.stop()).code, 0);
         }
+    });
+
+    // A SIGHUP during the exit (which may wait up to a second for a stop to be taken) found
+    // the daemon half torn down, and crashed it.
+    test('a SIGHUP while robotd stops is ignored; the exit is clean', async () => {
+        const dir = tempDir();
+        const fifo = join(dir, 'fifo');
+        execFileSync('mkfifo', [fifo]);
+        const path = writeConfig(peerConfig(peer, { camera: { no_camera: 'true', no_mic: 'true' },
+            robot: { type: 'pipe', owner: 'a' }, pipe: { path: fifo } }), dir);
+        const r = startRobotd(path);
+        await r.wait(/ I control: connected to /);
+        // A FIFO nobody reads: the exit stop is held, and the exit waits for it (1 s at most).
+        writeFileSync(path, peerConfig(peer, { camera: { no_camera: 'true', no_mic: 'true' },
+            robot: { type: 'pipe', owner: 'b' }, pipe: { path: fifo } }));
+        r.child.kill('SIGTERM');
+        await r.wait(/ I robotd: Terminated: stopping/);
+        r.child.kill('SIGHUP');
+        const res = await r.done;
+        assert.equal(res.code, 0, r.log.lines.slice(-5).join('\n'));
+        assert.match(r.log.text(), / I robotd: SIGHUP ignored: robotd is stopping/);
     });
 });

@@ -282,3 +282,21 @@ TEST_F(SyslogProbe, ADeadSocketOrAFileIsUnreachable) {
     EXPECT_TRUE(contains(why, std::strerror(ECONNREFUSED))) << why;
     EXPECT_FALSE(syslog_reachable("", &why));
 }
+
+// A megabyte of hostile chat is cut before it is masked (masking it whole held the loop for
+// a quarter of a second); the cut still says how much went, and no secret shows.
+TEST(LogRender, AHugeMessageIsCutBeforeItIsMaskedAndTheCutIsCounted) {
+    Logger log(LogLevel::Info, LogSink::Stderr);
+    log.set_secrets({"sk-9f3a7c"});
+    const std::string text = std::string(1 << 20, '%') + "sk-9f3a7c";
+    const std::string line = log.render("sk-9f3a7c " + text);
+    EXPECT_EQ(line.rfind("****", 0), 0u) << line.substr(0, 40);
+    EXPECT_EQ(line.find("sk-9f3a7c"), std::string::npos);
+    EXPECT_LE(line.size(), kLogLineMax + 64);
+    const size_t at = line.rfind(" [");
+    ASSERT_NE(at, std::string::npos);
+    const size_t cut = std::stoul(line.substr(at + 2));
+    // What the line shows plus what it says was cut is the whole message (10 + 1 MiB + 9).
+    EXPECT_EQ(line.substr(at), " [" + std::to_string(cut) + " more bytes cut]");
+    EXPECT_EQ(cut + (at - 5) + 10, text.size() + 10) << "the cut counts every byte left out";
+}

@@ -105,6 +105,19 @@ TEST(LookupReply, AbsurdResolutionsAreLeftUnset) {
     EXPECT_FALSE(r.value->yres);
 }
 
+// What the encoder cannot take would fail the video stream forever: left unset.
+TEST(LookupReply, ResolutionsTheEncoderCannotTakeAreLeftUnset) {
+    for (const char* body : {R"({"xres":4096,"yres":4095})", R"({"xres":641,"yres":14})"}) {
+        auto r = parse_robot_settings(body);
+        ASSERT_TRUE(r.value);
+        EXPECT_FALSE(r.value->xres) << body;
+        EXPECT_FALSE(r.value->yres) << body;
+    }
+    auto r = parse_robot_settings(R"({"xres":4094,"yres":16})");
+    EXPECT_EQ(r.value->xres, 4094);
+    EXPECT_EQ(r.value->yres, 16);
+}
+
 TEST(LookupReply, Moderators) {
     auto r = parse_moderators(R"({"username":"o","moderators":["m1","",3,"m2"]})");
     ASSERT_TRUE(r.value) << r.error;

@@ -113,7 +113,8 @@ describe('virtual board', { skip: missing || false }, () => {
             assert.equal((await board.sh('pidof robotd')).rc, 0, 'robotd runs on without its camera');
             const gone = r.log.lines.length;
             await board.ok('echo vivid.0 > /sys/bus/platform/drivers/vivid/bind');
-            await r.wait(/ video: streaming \/dev\/video0/, { from: gone, timeoutMs: 60000 });
+            // A reopen after an outage is "reopened" (debug), then "streaming again" once healthy.
+            await r.wait(/ video: (streaming|reopened) \/dev\/video0/, { from: gone, timeoutMs: 60000 });
             await bytes('video', (await relayBytes('video')) + 20000);
         } finally {
             assert.equal(await r.stop(), 0);
@@ -285,7 +286,7 @@ describe('virtual board', { skip: missing || false }, () => {
             const gone = r.log.lines.length;
             await board.ok('echo snd_aloop.0 > /sys/bus/platform/drivers/snd_aloop/bind');
             // By its name, whatever number the card gets this time.
-            await r.wait(/ audio: streaming ALSA hw:CARD=Loopback,DEV=1/, { from: gone, timeoutMs: 60000 });
+            await r.wait(/ audio: (streaming|reopened) ALSA hw:CARD=Loopback,DEV=1/, { from: gone, timeoutMs: 60000 });
             await bytes('audio', (await relayBytes('audio')) + 8000);
         } finally {
             assert.equal(await r.stop(), 0);
