@@ -175,10 +175,11 @@ async function soak(eio, ms) {
                 if (!c) return;
                 stalled = c;
                 process.kill(c, 'SIGSTOP');
-                later(between(1000, 5000), () => { process.kill(c, 'SIGCONT'); stalled = null; });
+                later(between(1000, 5000), () => { stalled = null; process.kill(c, 'SIGCONT'); });
             },
             async hupStorm() {
-                if (stalled) return;  // a stopped consumer cannot take its exit stop: not this fault
+                // A stalled consumer cannot take its exit stop: it is killed, and its successor
+                // starts from a stop (the stop check follows the stream across consumers).
                 for (let i = 0, n = Math.floor(between(2, 5)); i < n; i++) {
                     state.ca = state.ca === caA ? caB : caA;
                     if (rand() < 0.5) state.stubborn = !state.stubborn;
@@ -224,7 +225,7 @@ async function soak(eio, ms) {
 
         // ---- Settle: every fault off, every server up ----
         await Promise.all([...pending]);
-        if (stalled) process.kill(stalled, 'SIGCONT');
+        if (stalled) { try { process.kill(stalled, 'SIGCONT'); } catch { /* replaced and killed meanwhile */ } }
         await peer.api('POST', '/_peer/reset');
         for (const s of stopped) await peer.socketOp(s, 'start').catch(() => {});
         for (const stream of ['video', 'audio']) await peer.api('POST', `/_peer/relay/${stream}/slow`, { bytes_per_s: 0 });
@@ -274,26 +275,33 @@ async function soak(eio, ms) {
 }
 
 // Each consumer's file: JSON lines in the order robotd wrote them. Motion may be dropped under
-// back-pressure, never a stop, and never a motion line after a stop that was held for it.
+// back-pressure, never a stop. Followed across consumers in the order they started (a killed
+// consumer may miss its last stop; its successor starts from one), every motion line has a
+// stop after it, and each consumer's lines are in order.
 function checkStops(outDir) {
     const problems = [];
-    let consumers = 0, motions = 0, stops = 0;
+    const streams = [];
     for (const f of readdirSync(outDir)) {
-        const lines = readFileSync(join(outDir, f), 'utf8').split('\n').filter(Boolean);
-        if (!lines.length) continue;
-        consumers++;
-        let lastT = -1, open = null;
-        for (const text of lines) {
-            let l;
-            try { l = JSON.parse(text); } catch { problems.push(`${f}: not JSON: ${text.slice(0, 60)}`); continue; }
-            if (l.t_us < lastT) problems.push(`${f}: out of order at ${text.slice(0, 60)}`);
-            lastT = l.t_us;
-            if (l.command === 'stop') { stops++; open = null; } else if (l.command !== 'pointer') { motions++; open = l; }
+        const lines = [];
+        for (const text of readFileSync(join(outDir, f), 'utf8').split('\n').filter(Boolean)) {
+            try { lines.push(JSON.parse(text)); } catch { problems.push(`${f}: not JSON: ${text.slice(0, 60)}`); }
         }
-        if (open) problems.push(`${f}: its last motion line (${open.command} at ${open.t_us}) has no stop after it`);
+        if (lines.length) streams.push({ f, lines });
     }
-    console.log(`# ${consumers} consumers read ${motions} motion lines and ${stops} stops`);
-    assert.ok(consumers > 0, 'no consumer wrote anything');
+    streams.sort((a, b) => a.lines[0].t_us - b.lines[0].t_us);
+    let motions = 0, stops = 0, open = null;
+    for (const { f, lines } of streams) {
+        if (lines[0].command !== 'stop') problems.push(`${f}: starts with ${lines[0].command}, not a stop`);
+        let lastT = -1;
+        for (const l of lines) {
+            if (l.t_us < lastT) problems.push(`${f}: out of order at t_us ${l.t_us}`);
+            lastT = l.t_us;
+            if (l.command === 'stop') { stops++; open = null; } else if (l.command !== 'pointer') { motions++; open = { f, l }; }
+        }
+    }
+    if (open) problems.push(`${open.f}: the last motion line (${open.l.command} at ${open.l.t_us}) has no stop after it`);
+    console.log(`# ${streams.length} consumers read ${motions} motion lines and ${stops} stops`);
+    assert.ok(streams.length > 0, 'no consumer wrote anything');
     assert.ok(motions > 0, 'no motion line reached a consumer: the stop checks proved nothing');
     assert.deepEqual(problems, []);
 }
