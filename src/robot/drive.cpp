@@ -68,7 +68,9 @@ void Drive::command(const cJSON* payload, const char* session) {
     const std::string what = c.command + (c.key_position.empty() ? "" : " " + c.key_position) +
                              " from " + who(c.user, c.anonymous);
     if (d.verdict != Verdict::Accept) {
-        note(d.verdict, "command " + what + " refused: " + d.why, session);
+        note(d.verdict,
+             "command " + c.command + " from " + who(c.user, c.anonymous) + " refused: " + d.why,
+             session);
         return;
     }
     note(d.verdict, what, session);

@@ -238,7 +238,8 @@ for (const eio of [3, 4]) {
                 const res = await peer.emit('app', 'robot_settings_changed', [{}], { ack: true, ack_timeout_ms: 5000 });
                 assert.equal(res.status, 200, JSON.stringify(res.body));
                 await r.wait(/ I app: robot settings changed: fetching them again/);
-                await r.wait(/ I discovery: robot settings: /, { from: r.log.lines.length - 1 });
+                // The same answer again is a debug line.
+                await r.wait(/ [ID] discovery: robot settings: /, { from: r.log.lines.length - 1 });
             } finally { await done(r); }
         });
 
