@@ -44,6 +44,7 @@ describe('camera controls from chat', () => {
         const r = await robot();
         try {
             await r.wait(/ I video: streaming lavfi:testsrc/);
+            await r.wait(/ I chat: connected to /);  // chat reaches robotd only then
             await peer.chat({ name: 'ann', text: '.brightness 70' });
             await r.wait(chatLine('.brightness 70', 'ann', ' ignored: only the owner may set brightness'));
             await peer.chat({ name: 'mod1', text: '.contrast 70' });  // a moderator is not enough

@@ -250,9 +250,11 @@ describe('hostile strings in the log', () => {
 
     test('a user name or chat text cannot forge a line or reach the terminal (defect 11)', async () => {
         await peer.clearFaults();
+        const seq = await peer.seq();
         const robot = startRobotd(writeConfig(peerConfig(peer)));
         try {
-            await robot.wait(/ I discovery: all \d+ lookups answered/);
+            // The chat session is up (its identification arrived): the message reaches robotd.
+            await peer.waitEvent('chat', 'identify_robot_id', seq);
             await peer.chat({ name: 'ann\n[    1.000] E robotd: forged', text: 'hi\x1b[2J\r\u009b31m there\xff' });
             await robot.wait(/ I chat: ann\\n\[    1\.000\] E robotd: forged: hi\\x1b\[2J\\r\\xc2\\x9b31m there\u00ff$/);
         } finally {
