@@ -132,6 +132,43 @@ bool set_follower_url(Url& field, bool& set, std::string_view text, int port) {
     return true;
 }
 
+// An I2C address, as the reference wrote it ("0x40") or in decimal: 0x03..0x77.
+bool set_i2c_address(int& field, std::string_view text) {
+    int value = 0;
+    std::string_view digits = text;
+    int base = 10;
+    if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+        digits.remove_prefix(2);
+        base = 16;
+    }
+    const char* end = digits.data() + digits.size();
+    const auto [stop, ec] = std::from_chars(digits.data(), end, value, base);
+    if (digits.empty() || ec != std::errc() || stop != end || value < 0x03 || value > 0x77)
+        return false;
+    field = value;
+    return true;
+}
+
+std::string show_hex(int value) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "0x%02x", value);
+    return buf;
+}
+
+// The outputs and values of each generic map section.
+const OutputRules kGpioRules{1023, 1, {{"low", 0}, {"high", 1}, {"off", 0}, {"on", 1}}, "pin"};
+// 4096 is the PCA9685's "full on" bit.
+const OutputRules kPcaRules{15, 4096, {{"off", 0}, {"full", 4096}}, "channel"};
+
+bool set_safe(Config::OutputMap& map, std::string_view text, const OutputRules& rules) {
+    std::string error;
+    std::vector<OutputSet> sets;
+    if (!parse_output_sets(text, rules, &sets, &error)) return false;
+    map.safe = std::move(sets);
+    map.safe_text = std::string(text);
+    return true;
+}
+
 bool set_list(std::vector<std::string>& field, std::string_view text) {
     field = split_list(text);
     return true;
@@ -403,6 +440,37 @@ const UsedKey kUsedKeys[] = {
      },
      [](const Config& c) { return c.media.m2m; }, false},
 
+    {"gpio", "chip", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.gpio.chip, v); },
+     [](const Config& c) { return c.gpio.chip; }, false},
+    {"gpio", "numbering", "bcm or board",
+     [](Draft& d, std::string_view v) {
+         const std::string n = lower(v);
+         if (n != "bcm" && n != "board") return false;
+         d.config.gpio.numbering = n;
+         return true;
+     },
+     [](const Config& c) { return c.gpio.numbering; }, false},
+    {"gpio", "pin_map", "auto, a board name, or the path of a pin map file",
+     [](Draft& d, std::string_view v) { return !v.empty() && set_text(d.config.gpio.pin_map, v); },
+     [](const Config& c) { return c.gpio.pin_map; }, false},
+    {"gpio", "safe", "PIN=LEVEL pairs (level 0, 1, low or high)",
+     [](Draft& d, std::string_view v) { return set_safe(d.config.gpio.map, v, kGpioRules); },
+     [](const Config& c) { return c.gpio.map.safe_text; }, false},
+
+    {"pca9685", "bus", "",
+     [](Draft& d, std::string_view v) { return !v.empty() && set_text(d.config.pca9685.bus, v); },
+     [](const Config& c) { return c.pca9685.bus; }, false},
+    {"pca9685", "address", "an I2C address 0x03..0x77",
+     [](Draft& d, std::string_view v) { return set_i2c_address(d.config.pca9685.address, v); },
+     [](const Config& c) { return show_hex(c.pca9685.address); }, false},
+    {"pca9685", "pwm_freq", "a whole number of Hz 24..1526",
+     [](Draft& d, std::string_view v) { return set_int(d.config.pca9685.pwm_freq, v, 24, 1526); },
+     [](const Config& c) { return std::to_string(c.pca9685.pwm_freq); }, false},
+    {"pca9685", "safe", "CHANNEL=TICKS pairs (ticks 0..4096, off or full)",
+     [](Draft& d, std::string_view v) { return set_safe(d.config.pca9685.map, v, kPcaRules); },
+     [](const Config& c) { return c.pca9685.map.safe_text; }, false},
+
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },
      [](const Config& c) { return c.pipe.path; }, false},
@@ -423,6 +491,19 @@ constexpr InertKey kNotActedOn[] = {
     {"robot", "api_key"}, {"tts", "type"},         {"tts", "anon_tts"},  {"tts", "filter_url_tts"},
     {"tts", "ext_chat"},  {"tts", "boot_message"}, {"tts", "delay_tts"}, {"tts", "delay"},
 };
+
+// The sections whose other keys are commands of an output map, and their rules.
+Config::OutputMap* output_map_of(Config& c, std::string_view section) {
+    if (section == "gpio") return &c.gpio.map;
+    if (section == "pca9685") return &c.pca9685.map;
+    return nullptr;
+}
+const Config::OutputMap* output_map_of(const Config& c, std::string_view section) {
+    return output_map_of(const_cast<Config&>(c), section);
+}
+const OutputRules& output_rules_of(std::string_view section) {
+    return section == "gpio" ? kGpioRules : kPcaRules;
+}
 
 bool acted_on(const UsedKey& key) {
     return std::none_of(std::begin(kNotActedOn), std::end(kNotActedOn), [&](const InertKey& k) {
@@ -665,6 +746,25 @@ Loader::KeyClass Loader::apply(const std::string& section, const std::string& na
         }
         return KeyClass::Used;
     }
+    if (Config::OutputMap* map = output_map_of(draft_.config, section)) {
+        // Any other key of a map section is a command (a --set replaces one of the same name).
+        value = trim(value);
+        OutputCommand command{name, std::string(value), {}};
+        std::string error;
+        if (!parse_output_steps(value, output_rules_of(section), &command.steps, &error)) {
+            add(Level::Error, here,
+                "[" + section + "] " + name + ": " + error + " (expected OUTPUT=VALUE ... " +
+                    "[for SECONDS] [then ...], got '" + std::string(value) + "')");
+            return KeyClass::Used;
+        }
+        auto same = std::find_if(map->commands.begin(), map->commands.end(),
+                                 [&](const OutputCommand& c) { return iequals(c.command, name); });
+        if (same != map->commands.end())
+            *same = std::move(command);
+        else
+            map->commands.push_back(std::move(command));
+        return KeyClass::Used;
+    }
     if (const std::string_view known = find_unused(section, name); !known.empty()) {
         auto group = std::find_if(unused_.begin(), unused_.end(),
                                   [&](const auto& entry) { return entry.first == section; });
@@ -794,8 +894,13 @@ ConfigResult parse_config(const std::string& text, const std::string& name,
 std::string format_config(const Config& config) {
     std::string out = "# robotd: effective configuration (secrets masked)\n";
     std::string_view section;
+    const auto map_commands = [&] {
+        if (const Config::OutputMap* map = output_map_of(config, section))
+            for (const OutputCommand& c : map->commands) out += c.command + "=" + c.text + "\n";
+    };
     for (const UsedKey& key : kUsedKeys) {
         if (key.section != section) {
+            map_commands();
             section = key.section;
             out += "\n[" + std::string(section) + "]\n";
         }
@@ -803,6 +908,7 @@ std::string format_config(const Config& config) {
         if (key.secret && !value.empty()) value = "****";
         out += std::string(key.key) + "=" + value + "\n";
     }
+    map_commands();
     return out;
 }
 
@@ -811,6 +917,24 @@ std::vector<std::string> changed_keys(const Config& a, const Config& b) {
     for (const UsedKey& key : kUsedKeys)
         if (key.get(a) != key.get(b))
             keys.push_back(std::string(key.section) + "." + std::string(key.key));
+    // A map's commands: added, removed or changed, by name.
+    for (const std::string_view section : {"gpio", "pca9685"}) {
+        const auto& ca = output_map_of(a, section)->commands;
+        const auto& cb = output_map_of(b, section)->commands;
+        const auto text_of = [](const std::vector<OutputCommand>& cs, const std::string& name) {
+            for (const OutputCommand& c : cs)
+                if (iequals(c.command, name)) return std::optional<std::string>(c.text);
+            return std::optional<std::string>();
+        };
+        std::vector<std::string> names;
+        for (const auto* cs : {&ca, &cb})
+            for (const OutputCommand& c : *cs)
+                if (std::none_of(names.begin(), names.end(),
+                                 [&](const std::string& n) { return iequals(n, c.command); }))
+                    names.push_back(c.command);
+        for (const std::string& n : names)
+            if (text_of(ca, n) != text_of(cb, n)) keys.push_back(std::string(section) + "." + n);
+    }
     return keys;
 }
 

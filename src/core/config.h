@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/output_map.h"
 #include "core/url.h"
 
 namespace robotd {
@@ -62,6 +63,25 @@ struct Config {
         std::string path = "-";  // file or FIFO for the pipe driver's lines; "-" = stdout
         std::string command;     // or: a consumer started with this argv (no shell)
     } pipe;
+    // A generic output map: every key of its section that is not a setting is a command
+    // (core/output_map.h); `safe` lists the values on stop (0 for outputs it leaves out).
+    struct OutputMap {
+        std::vector<OutputCommand> commands;
+        std::vector<OutputSet> safe;
+        std::string safe_text;
+    };
+    struct Gpio {                       // type gpio
+        std::string chip;               // name, label or path: pins are its line offsets
+        std::string numbering = "bcm";  // without chip: bcm or board, through the pin map
+        std::string pin_map = "auto";   // auto (the device tree's model), a board name, a file
+        OutputMap map;
+    } gpio;
+    struct Pca9685 {            // type pca9685
+        std::string bus = "1";  // a number, i2c-N, /dev/i2c-N, or the adapter's name
+        int address = 0x40;
+        int pwm_freq = 60;  // Hz
+        OutputMap map;
+    } pca9685;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

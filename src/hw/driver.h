@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -37,7 +39,7 @@ struct DriverStats {
     bool stop_held = false;  // a stop is waiting for the consumer
 };
 
-// What every driver (none, pipe, and gpio, serial, i2c, mqtt to come) promises:
+// What every driver (none, pipe, gpio, pca9685, serial, mqtt) promises:
 // - command() and pointer() are best effort: under back-pressure a driver may drop or
 //   coalesce them (counted in stats()), and never blocks the loop for them.
 // - stop() is never dropped. A stop that cannot be delivered now is held and delivered as
@@ -58,15 +60,32 @@ class Driver {
     virtual void stop(const DriveCommand& c) = 0;  // c.command is "stop"
     virtual void pointer(const PointerEvent& p) = 0;
     virtual DriverStats stats() const { return {}; }
+    // Does this driver act on `command` (case-insensitive)? Of several drivers at once, a
+    // command goes only to those that map it; a stop goes to all. Drivers that hand every
+    // command on (pipe, serial, mqtt) map everything.
+    virtual bool maps(std::string_view /*command*/) const { return true; }
+    // The length of the pulse this driver's config gives `command` (l298n's sleeptime, a
+    // `for` in a generic map), in ms; none: the command is as long as Motion's
+    // straight_delay / turn_delay say. Motion arms its dead-man stop with it.
+    virtual std::optional<uint32_t> pulse_ms(std::string_view /*command*/) const {
+        return std::nullopt;
+    }
 };
 
-// The `[robot] type` values this build can drive: make_driver's, and --check-config's list.
-constexpr std::string_view kDriverTypes[] = {"none", "pipe"};
-bool driver_type_supported(std::string_view type);
-std::string driver_types_text();  // "none, pipe"
+// The names `[robot] type` may list (a comma list drives several at once), as
+// --check-config and error messages name them: "none, pipe, ...".
+std::string driver_types_text();
 
-// The driver named by config.robot.type (one of kDriverTypes). Anything else, or a driver that
-// cannot start (e.g. an unopenable pipe.path): nullptr with `error` set.
+// The driver names in `type` ("motor_hat, gpio" -> {"motor_hat", "gpio"}), aliases resolved
+// (serial -> serial_board). Empty with `error` set for an unknown name, a repeated one, or none.
+std::vector<std::string> driver_names(const std::string& type, std::string* error);
+
+// Everything about config.robot.type that can be checked without touching hardware: the
+// names, and each driver's own sections (pins, channels, numbers). Empty when fine.
+std::string check_driver_config(const Config& config);
+
+// The driver (or drivers, behind one) that config.robot.type names. A driver that cannot
+// start (e.g. an unopenable pipe.path, a pin the board lacks): nullptr with `error` set.
 std::unique_ptr<Driver> make_driver(const Config& config, Loop& loop, Logger& log,
                                     std::string* error);
 

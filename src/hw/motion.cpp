@@ -35,6 +35,9 @@ void Motion::configure(const Config& config) {
 }
 
 std::optional<uint32_t> Motion::pulse_ms(const std::string& command) const {
+    // The driver's own timing first (l298n's sleeptime, a map's `for`): the reference
+    // client's pulses, which its owners tuned their robots to.
+    if (const auto ms = driver_.pulse_ms(command)) return ms;
     if (name_in(command, straight_)) return straight_ms_;
     if (name_in(command, turn_)) return turn_ms_;
     return std::nullopt;

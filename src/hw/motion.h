@@ -27,8 +27,9 @@ class Motion {
     // New delays and command lists (SIGHUP); a pulse already running keeps its time.
     void configure(const Config& config);
 
-    // Forwards to the driver. A motion command (straight or turn, case-insensitive)
-    // (re)arms the automatic stop after straight_delay / turn_delay; one with key_position
+    // Forwards to the driver. A motion command (one the driver gives a pulse length, or one in
+    // the straight or turn lists, case-insensitive) (re)arms the automatic stop after that
+    // pulse, or straight_delay / turn_delay; one with key_position
     // "up" is not forwarded but stops at once; an explicit "stop" cancels the timer. Every
     // stop reaches the driver as Driver::stop(), which never drops it.
     void command(const DriveCommand& c);

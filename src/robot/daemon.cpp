@@ -30,10 +30,7 @@ std::string check_runnable(const Config& c) {
         return "[robot] robot_id is required (the id the site gave the robot)";
     if (c.robot.camera_id.empty() && !(c.camera.no_camera && c.camera.no_mic))
         return "[robot] camera_id is required unless no_camera and no_mic are both true";
-    if (!driver_type_supported(c.robot.type))
-        return "[robot] type '" + c.robot.type +
-               "' is not supported by this version (supported: " + driver_types_text() + ")";
-    return {};
+    return check_driver_config(c);
 }
 
 TlsSettings tls_settings(const Config& c) {

@@ -71,9 +71,9 @@ describe('command line', () => {
 
     test('--check-config fails for a robot type robotd cannot drive, naming those it can', async () => {
         const r = await runRobotd(['--check-config', '--config',
-            writeConfig('[robot]\nrobot_id = r\ncamera_id = c\ntype = motor_hat\n')]);
+            writeConfig('[robot]\nrobot_id = r\ncamera_id = c\ntype = gopigo3\n')]);
         assert.equal(r.code, 2, r.stderr);
-        assert.match(r.stderr, /\[robot\] type 'motor_hat' is not supported by this version \(supported: none, pipe\)/);
+        assert.match(r.stderr, /\[robot\] type 'gopigo3' is not supported by this version \(supported: none, pipe[,)]/);
         assert.match(r.stderr, /config has errors/);
         assert.equal(r.stdout, '');
     });

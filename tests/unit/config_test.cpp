@@ -804,5 +804,66 @@ TEST(Config, OkMeansNoError) {
     EXPECT_FALSE(r.ok());
 }
 
+// --- The generic output maps of [gpio] and [pca9685] ---
+
+TEST(ConfigOutputMap, CommandsStepsAndSafeLevelsParseWithTheirTimes) {
+    const ConfigResult r = parse_config(
+        "[gpio]\nchip = gpiochip0\nF = 17=1 27=0 for 0.3 then 17=0 for 0.25\nLED_on = 4=high\n"
+        "safe = 17=0 27=low\n[pca9685]\naddress = 0x60\npwm_freq = 1500\n"
+        "B = 0=270 for 0.3, then 0=full\n",
+        "t.conf");
+    ASSERT_TRUE(r.ok());
+    const auto& cmds = r.config.gpio.map.commands;
+    ASSERT_EQ(cmds.size(), 2u);
+    EXPECT_EQ(cmds[0].command, "F");
+    ASSERT_EQ(cmds[0].steps.size(), 2u);
+    EXPECT_EQ(cmds[0].steps[0].sets, (std::vector<OutputSet>{{17, 1}, {27, 0}}));
+    EXPECT_EQ(cmds[0].steps[0].ms, 300u);
+    EXPECT_EQ(steps_pulse_ms(cmds[0].steps), 550u);
+    EXPECT_EQ(steps_pulse_ms(cmds[1].steps), std::nullopt);  // LED_on holds until a stop
+    EXPECT_EQ(r.config.gpio.map.safe, (std::vector<OutputSet>{{17, 0}, {27, 0}}));
+    EXPECT_EQ(r.config.pca9685.address, 0x60);
+    EXPECT_EQ(r.config.pca9685.map.commands[0].steps[1].sets[0].value, 4096);
+    const std::string text = format_config(r.config);
+    EXPECT_NE(text.find("[gpio]\nchip=gpiochip0\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("F=17=1 27=0 for 0.3 then 17=0 for 0.25\nLED_on=4=high\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("address=0x60\n"), std::string::npos) << text;
+}
+
+TEST(ConfigOutputMap, BadMapsAreOneClearErrorAtTheirLine) {
+    const char* bad[] = {
+        "F = 17\n",                 // no value
+        "F = 17=2\n",               // a level out of range
+        "F = 1024=1\n",             // a pin out of range
+        "F = 17=1 for\n",           // no seconds
+        "F = 17=1 for 61\n",        // too long
+        "F = 17=1 for 0.5 27=1\n",  // a set after for without then
+        "F = 17=1 then 27=1\n",     // then after a step with no length
+        "F = 17=1 for 0.5 then\n",  // ends with then
+        "F =\n",                    // nothing
+        "safe = 17=x\n",
+    };
+    for (const char* line : bad) {
+        const ConfigResult r = parse_config(std::string("[gpio]\n") + line, "t.conf");
+        EXPECT_FALSE(r.ok()) << line;
+        ASSERT_FALSE(r.diags.empty()) << line;
+        EXPECT_EQ(r.diags[0].where, "t.conf:2") << line;
+    }
+    EXPECT_FALSE(parse_config("[pca9685]\nF = 16=100\n", "t").ok());
+    EXPECT_FALSE(parse_config("[pca9685]\naddress = 0x80\n", "t").ok());
+    EXPECT_FALSE(parse_config("[pca9685]\npwm_freq = 2000\n", "t").ok());
+}
+
+TEST(ConfigOutputMap, ChangedCommandsAreNamedForAReload) {
+    const Config a = parse_config("[gpio]\nF = 17=1\nB = 18=1\n", "t").config;
+    const Config b = parse_config("[gpio]\nf = 17=1\nB = 18=1 for 1\nL = 4=1\n", "t").config;
+    EXPECT_EQ(changed_keys(a, b), (std::vector<std::string>{"gpio.B", "gpio.L"}));
+    const Config c = parse_config("[gpio]\nF = 17=1\n", "t", {"gpio.F=17=0"}).config;
+    ASSERT_EQ(c.gpio.map.commands.size(), 1u);
+    EXPECT_EQ(c.gpio.map.commands[0].text, "17=0");
+}
+
 }  // namespace
 }  // namespace robotd

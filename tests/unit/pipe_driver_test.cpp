@@ -468,10 +468,10 @@ TEST_F(PipeTest, FactoryKnowsNoneAndPipe) {
     pipe->command(drive("F"));
     EXPECT_EQ(pipe->stats().written, 1u);
 
-    config.robot.type = "gpio";
+    config.robot.type = "gopigo3";
     error.clear();
     EXPECT_FALSE(make_driver(config, loop_, log_, &error));
-    EXPECT_NE(error.find("gpio"), std::string::npos) << error;
+    EXPECT_NE(error.find("gopigo3"), std::string::npos) << error;
     EXPECT_NE(error.find("none, pipe"), std::string::npos) << error;
 
     config.robot.type = "pipe";
