@@ -1,85 +1,19 @@
 // DeviceWorker: outputs written off the loop, stops never lost, a lost device reopened and
 // driven safe first, a slow or stuck device never blocking the loop. The device is a
-// recording fake whose faults each test scripts.
+// recording fake whose faults each test scripts (fake_device.h).
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 
+#include "fake_device.h"
 #include "hw/device_worker.h"
 #include "loop_harness.h"
 #include "stderr_capture.h"
 
 namespace robotd {
 namespace {
-
-using Outputs = DeviceWorker::Outputs;
-
-// What the worker did to the device, shared with the test (the worker thread may outlive it).
-struct Script {
-    std::mutex m;
-    std::condition_variable cv;
-    std::vector<std::string> calls;  // "open 0,0", "apply 1,0", "close"
-    int fail_opens = 0;              // the next N opens fail
-    int fail_applies = 0;            // the next N applies fail
-    bool hold = false;               // apply waits while set (a slow bus)
-    std::atomic<int> in_apply{0};
-
-    void record(const std::string& what, const Outputs& out) {
-        std::string s = what;
-        for (size_t i = 0; i < out.size(); ++i) s += (i ? "," : " ") + std::to_string(out[i]);
-        calls.push_back(s);
-    }
-    std::vector<std::string> snapshot() {
-        std::lock_guard<std::mutex> l(m);
-        return calls;
-    }
-    void release() {
-        std::lock_guard<std::mutex> l(m);
-        hold = false;
-        cv.notify_all();
-    }
-};
-
-class FakeRecordingDevice : public DeviceWorker::Device {
-  public:
-    explicit FakeRecordingDevice(std::shared_ptr<Script> s) : s_(std::move(s)) {}
-    std::string describe() const override { return "fake device"; }
-    bool open(const Outputs& safe, std::string* error) override {
-        std::lock_guard<std::mutex> l(s_->m);
-        if (s_->fail_opens > 0) {
-            --s_->fail_opens;
-            s_->calls.push_back("open failed");
-            *error = "no such device";
-            return false;
-        }
-        s_->record("open", safe);
-        return true;
-    }
-    bool apply(const Outputs& out, std::string* error) override {
-        std::unique_lock<std::mutex> l(s_->m);
-        ++s_->in_apply;
-        s_->cv.wait(l, [&] { return !s_->hold; });
-        --s_->in_apply;
-        if (s_->fail_applies > 0) {
-            --s_->fail_applies;
-            s_->calls.push_back("apply failed");
-            *error = "Remote I/O error";
-            return false;
-        }
-        s_->record("apply", out);
-        return true;
-    }
-    void close() override {
-        std::lock_guard<std::mutex> l(s_->m);
-        s_->calls.push_back("close");
-        s_->cv.notify_all();
-    }
-
-  private:
-    std::shared_ptr<Script> s_;
-};
 
 class DeviceWorkerTest : public LoopTest {
   protected:
