@@ -318,11 +318,20 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
     // The devices as the guest numbered them: the gpio-sim chip (made by tests/vm/init), the
     // i2c-stub adapter's bus, and the adapter's tty once USB enumeration is done.
     const cfg = '/sys/kernel/config/gpio-sim/robotd';
-    const [simDev, simChip] = (await ok(`cat ${cfg}/dev_name ${cfg}/bank0/chip_name`)).trim().split('\n');
-    const simDir = `/sys/devices/platform/${simDev}/${simChip}`;
-    const i2cBus = Number((await ok("grep -lx 'SMBus stub driver' /sys/bus/i2c/devices/i2c-*/name"))
-        .match(/i2c-(\d+)\/name/)[1]);
-    await waitFor('[ -e /dev/ttyUSB0 ]', { timeoutMs: 30000 });
+    let simChip, simDir, i2cBus;
+    try {
+        let simDev;
+        [simDev, simChip] = (await ok(`cat ${cfg}/dev_name ${cfg}/bank0/chip_name`)).trim().split('\n');
+        simDir = `/sys/devices/platform/${simDev}/${simChip}`;
+        i2cBus = Number((await ok("grep -lx 'SMBus stub driver' /sys/bus/i2c/devices/i2c-*/name"))
+            .match(/i2c-(\d+)\/name/)[1]);
+        await waitFor('[ -e /dev/ttyUSB0 ]', { timeoutMs: 30000 });
+    } catch (e) {
+        qemu.kill('SIGKILL');
+        await done;
+        closeAll();
+        throw new Error(`the board's devices are not there: ${e.message}\n${console_.text()}`);
+    }
 
     let runs = 0;
     const poweroff = new AbortController();
@@ -351,8 +360,8 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
         // The same with direction, consumer and name: { label: { line: { dir, level, consumer, name } } }.
         gpioLines: async () => parseDebugGpio(await ok('cat /sys/kernel/debug/gpio')),
         // The PL061's 8 lines as its registers hold them, held or not (a released output keeps
-        // its level there), read by QEMU from the device (the guest's /dev/mem may not map a
-        // driver's registers): { line: { dir: 'in'|'out', level: 0|1 } }.
+        // its level there), read by QEMU from the device (the guest's /dev/mem refuses a
+        // driver's registers, CONFIG_IO_STRICT_DEVMEM): { line: { dir: 'in'|'out', level: 0|1 } }.
         pl061: async () => {
             // GPIODATA through the all-lines mask (0x3fc), then GPIODIR (0x400).
             const out = await qmp.execute('human-monitor-command', { 'command-line': 'xp /2wx 0x090303fc' });
