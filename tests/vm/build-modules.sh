@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Builds out-of-tree kernel modules for the board's kernel, with the cross compiler against
-# that kernel's own headers (Debian's arm64 kernel builds neither of them):
+# that kernel's own headers (Debian's arm64 kernel builds none of them):
 #   vim2m         the virtual V4L2 mem2mem device (CONFIG_VIDEO_VIM2M is not set), from the
 #                 kernel's own source of vim2m.c (linux-source, same version)
 #   v4l2loopback  a V4L2 device whose capture side gives what a program writes to its output
 #                 side, from Debian's v4l2loopback-dkms (the board's MJPEG camera)
+#   gpio-sim      a GPIO chip made through configfs whose inputs a test pulls from sysfs
+#                 (CONFIG_GPIO_SIM is not set), with the interrupt simulator it needs linked
+#                 in (CONFIG_IRQ_SIM is not set either), both from the kernel's own source
+#   i2c-stub      an I2C adapter with fake SMBus chips whose registers read back what was
+#                 written (CONFIG_I2C_STUB is not set), from the kernel's own source
 #
 # usage: tests/vm/build-modules.sh OUTDIR KERNEL_DEB MODULE...
 #   KERNEL_DEB  the linux-image-*-arm64 .deb the board boots (its name and version select
@@ -29,7 +34,7 @@ ko() { echo "$out/$1/$version/$1.ko"; }
 # Up to date: nothing to build.
 stale=()
 for m in "$@"; do
-    case $m in vim2m | v4l2loopback) ;; *) echo "build-modules: unknown module $m" >&2; exit 2 ;; esac
+    case $m in vim2m | v4l2loopback | gpio-sim | i2c-stub) ;; *) echo "build-modules: unknown module $m" >&2; exit 2 ;; esac
     { [ -e "$(ko "$m")" ] && [ "$(ko "$m")" -nt "$0" ]; } || stale+=("$m")
 done
 if [ ${#stale[@]} -eq 0 ]; then
@@ -68,16 +73,40 @@ while IFS= read -r link; do
     case $target in /*) ln -sfn "$x$target" "$link" ;; esac
 done < <(find "$x" -type l)
 
-# Each module's sources, copied into DIR (its own Kbuild is written beside them).
-source_vim2m() {
-    # vim2m.c from the kernel's source, the only member needed of a ~140 MB tar.xz: streamed
-    # out of the .deb, never written to disk whole.
+# The members of the kernel's source the modules below take, extracted together on first
+# use: the source is a ~140 MB tar.xz, streamed out of the .deb once, never written to disk
+# whole.
+kernel_members=(drivers/media/test-drivers/vim2m.c drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h
+    kernel/irq/irq_sim.c drivers/i2c/i2c-stub.c)
+kernel_source() {
     local sdeb
-    sdeb=$(fetch "linux-source-$series" all "$version")
-    mkdir -p "$work/linux"
-    dpkg-deb --fsys-tarfile "$sdeb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
-        tar -xJ -C "$work/linux" --wildcards '*/drivers/media/test-drivers/vim2m.c'
-    cp "$work/linux"/*/drivers/media/test-drivers/vim2m.c "$1/"
+    if [ ! -d "$work/linux" ]; then
+        sdeb=$(fetch "linux-source-$series" all "$version")
+        mkdir -p "$work/linux"
+        dpkg-deb --fsys-tarfile "$sdeb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
+            tar -xJ -C "$work/linux" --strip-components=1 --wildcards "${kernel_members[@]/#/*/}"
+    fi
+    echo "$work/linux/$1"
+}
+
+# Each module's sources, copied into DIR; a Kbuild of its own when it is more than one file.
+source_vim2m() {
+    cp "$(kernel_source drivers/media/test-drivers/vim2m.c)" "$1/"
+}
+source_gpio-sim() {
+    # gpio-sim.c includes gpiolib's private header. irq_sim.c joins it in the module under
+    # its own name; it calls handle_simple_irq(irq_to_desc(irq)), but irq_to_desc is not
+    # exported to modules: generic_handle_irq(irq) runs the same handler (the one irq_sim
+    # sets for each of its interrupts) and is exported.
+    cp "$(kernel_source drivers/gpio/gpio-sim.c)" "$1/gpio-sim-main.c"
+    cp "$(kernel_source drivers/gpio/gpiolib.h)" "$(kernel_source kernel/irq/irq_sim.c)" "$1/"
+    sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' "$1/irq_sim.c"
+    grep -q 'generic_handle_irq(irqnum);' "$1/irq_sim.c" ||
+        { echo "build-modules: irq_sim.c no longer calls handle_simple_irq(irq_to_desc(...))" >&2; exit 1; }
+    printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio-sim-main.o irq_sim.o\n' >"$1/Kbuild"
+}
+source_i2c-stub() {
+    cp "$(kernel_source drivers/i2c/i2c-stub.c)" "$1/"
 }
 source_v4l2loopback() {
     # The DKMS package's source (bookworm: 0.12.7); its Makefile is for DKMS, not needed.
@@ -96,7 +125,7 @@ for m in "${stale[@]}"; do
     dir=$work/m/$m
     mkdir -p "$dir"
     "source_$m" "$dir"
-    echo "obj-m := $m.o" >"$dir/Kbuild"
+    [ -e "$dir/Kbuild" ] || echo "obj-m := $m.o" >"$dir/Kbuild"
     if ! env -u MAKEFLAGS -u MAKEOVERRIDES -u MFLAGS -u MAKELEVEL \
         make -C "$headers" M="$dir" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- modules \
         >"$work/make-$m.log" 2>&1; then

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the virtual board: Debian's arm64 kernel and an initramfs with busybox, the kernel
-# modules robotd's devices need (vivid, snd-aloop, virtio-net, and vim2m and v4l2loopback, which
-# Debian does not build: tests/vm/build-modules.sh builds them out of tree), the aarch64 robotd
-# with its shared libraries, ALSA's speaker-test to play a tone into the loopback, and
-# mjpeg_feeder (tests/vm/mjpeg_feeder.c) with JPEG test pictures, the MJPEG camera's frames.
+# modules robotd's devices need (vivid, snd-aloop, virtio-net, xHCI with ftdi_sio for QEMU's
+# usb-serial adapter, i2c-dev, and vim2m, v4l2loopback, gpio-sim and i2c-stub, which Debian
+# does not build: tests/vm/build-modules.sh builds them out of tree), the aarch64 robotd with
+# its shared libraries, ALSA's speaker-test to play a tone into the loopback, libgpiod's tools
+# (gpioget, gpioset, gpiomon: Debian's gpiod), and mjpeg_feeder (tests/vm/mjpeg_feeder.c) with
+# JPEG test pictures, the MJPEG camera's frames. busybox brings the i2cget/i2cset/i2cdump applets.
 #
 # usage: tests/vm/make-image.sh ROBOTD_AARCH64 OUTDIR
 # Writes OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz and OUTDIR/kernel-version; keeps the .debs
@@ -52,15 +54,14 @@ while IFS= read -r f; do
     n=$(basename "$f" .ko)
     modpath[${n//-/_}]=$f
 done < <(find "$moddir" -name '*.ko')
-# vim2m and v4l2loopback, built out of tree for this kernel (kept in $out/vim2m and
-# $out/v4l2loopback). Their vermagic must be the kernel's, or insmod refuses them: compare
-# with a module of the kernel package.
-oot=(vim2m v4l2loopback)
+# The modules built out of tree for this kernel (each kept in $out/NAME). Their vermagic must
+# be the kernel's, or insmod refuses them: compare with a module of the kernel package.
+oot=(vim2m v4l2loopback gpio-sim i2c-stub)
 mapfile -t built < <("$here/build-modules.sh" "$out" "$kdeb" "${oot[@]}")
 [ ${#built[@]} -eq ${#oot[@]} ] || { echo "make-image: build-modules.sh failed" >&2; exit 1; }
 vermagic() { strings -a "$1" | sed -n 's/^vermagic=//p' | head -1; }
 for i in "${!oot[@]}"; do
-    modpath[${oot[$i]}]=${built[$i]}
+    modpath[${oot[$i]//-/_}]=${built[$i]}
     [ "$(vermagic "${built[$i]}")" = "$(vermagic "${modpath[v4l2_mem2mem]}")" ] || {
         echo "make-image: vermagic of ${built[$i]} is not $kpkg's" >&2; exit 1; }
 done
@@ -77,8 +78,10 @@ add_module() {
     echo "$(basename "$f")" >>"$root/etc/modules"
 }
 # vivid before vim2m: it takes /dev/video0, vim2m the next node; v4l2loopback asks for
-# /dev/video9 (tests/vm/init), last so that it cannot take either.
-for m in virtio_mmio virtio_net vivid snd-aloop vim2m v4l2loopback; do add_module "$m"; done
+# /dev/video9 (tests/vm/init), last so that it cannot take either. gpio-sim brings configfs
+# (its chip is made there, by tests/vm/init); i2c-dev gives i2c-stub's bus its /dev/i2c-N.
+for m in virtio_mmio virtio_net vivid snd-aloop vim2m v4l2loopback \
+    xhci-pci ftdi_sio gpio-sim i2c-stub i2c-dev; do add_module "$m"; done
 
 # busybox, and speaker-test from alsa-utils.
 bbdeb=$(fetch_deb "$out/debs" busybox-static arm64)
@@ -111,9 +114,16 @@ cp "$out"/jpeg/*.jpg "$root/usr/share/robotd-test/"
 aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$root/usr/bin/mjpeg_feeder" \
     "$here/mjpeg_feeder.c"
 
+# libgpiod's command line tools, for tests that set, read and watch lines beside robotd
+# (gpiomon timestamps each edge); their library comes from its own .deb, unpacked.
+for p in gpiod libgpiod2; do dpkg-deb -x "$(fetch_deb "$out/debs" "$p" arm64)" "$work/gpiod"; done
+for t in gpiodetect gpioinfo gpioget gpioset gpiomon; do cp "$work/gpiod/usr/bin/$t" "$root/usr/bin/"; done
+
 # Shared libraries, NEEDED by NEEDED: the cross toolchain's C and C++ runtime first (what
-# the binary was linked against), then the :arm64 -dev packages' libraries.
-lib_dirs=(/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu)
+# the binary was linked against), then the :arm64 -dev packages' libraries, then those of the
+# .debs unpacked above.
+lib_dirs=(/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu
+    "$work/gpiod/usr/lib/aarch64-linux-gnu")
 copy_needed() {
     local lib d
     for lib in $(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -132,6 +142,7 @@ copy_needed() {
 copy_needed "$root/usr/bin/robotd"
 copy_needed "$root/usr/bin/speaker-test"
 copy_needed "$root/usr/bin/mjpeg_feeder"
+for t in gpiodetect gpioinfo gpioget gpioset gpiomon; do copy_needed "$root/usr/bin/$t"; done
 
 install -m 755 "$here/init" "$root/init"
 echo "$kver" >"$out/kernel-version"
