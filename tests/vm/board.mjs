@@ -463,7 +463,8 @@ export async function startPeerAndBoard({ width = 320, height = 240 } = {}) {
 }
 
 // A config in the reference layout for a robot on the board, every server at the peer.
-export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null } = {}) {
+// `extra`: more sections ({ gpio: { chip: ... } }), for the drivers.
+export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null, extra = {} } = {}) {
     const p = peer.info.ports;
     const at = (port) => `http://${hostAddr}:${port}`;
     const sections = {
@@ -477,5 +478,5 @@ export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = 
     };
     if (media) sections.media = media;
     if (ffmpeg) sections.ffmpeg = ffmpeg;
-    return iniText(sections);
+    return iniText({ ...sections, ...extra });
 }
