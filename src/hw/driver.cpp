@@ -5,6 +5,7 @@
 #include "core/text.h"
 #include "hw/multi_driver.h"
 #include "hw/none_driver.h"
+#include "hw/pca9685.h"
 #include "hw/pipe_driver.h"
 
 namespace robotd {
@@ -35,6 +36,7 @@ const DriverType kDriverTypes[] = {
          if (!driver->start(error)) return nullptr;
          return driver;
      }},
+    {"pca9685", check_pca9685_config, make_pca9685_driver},
 };
 
 // Other names the reference client's configs use for the same driver.
