@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config.h"
+#include "hw/driver.h"
 
 namespace robotd {
 namespace {
@@ -36,6 +37,11 @@ TEST(Pca9685Config, TheReferenceSectionsReadUnchanged) {
     EXPECT_EQ(r.config.adafruit_pwm.address, 0x40);
     EXPECT_EQ(r.config.adafruit_pwm.pwm_freq, 60);
     EXPECT_EQ(r.config.adafruit_pwm.esc_forward, 445);
+    for (const char* type : {"motor_hat", "adafruit_pwm", "motor_hat,adafruit_pwm"}) {
+        Config c = r.config;
+        c.robot.type = type;
+        EXPECT_EQ(check_driver_config(c), "") << type;
+    }
     // The charge keys are charge sensing's; the battery guess is read but not acted on.
     const std::string text = messages(r);
     for (const char* key : {"slow_for_low_battery", "charge_hours", "discharge_hours"})
