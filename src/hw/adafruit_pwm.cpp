@@ -56,8 +56,8 @@ std::vector<OutputSet> adafruit_pwm_safe(const Config::AdafruitPwm& c) {
             {kAdafruitServoChannel, 0}};
 }
 
-std::string check_adafruit_pwm_config(const Config&) {
-    return {};  // every key is range-checked as it is read
+std::string check_adafruit_pwm_config(const Config& config) {
+    return check_pca9685_chips(config);  // every key is range-checked as it is read
 }
 
 std::unique_ptr<Driver> make_adafruit_pwm_driver(const Config& config, Loop& loop, Logger& log,

@@ -77,8 +77,8 @@ const OutputCommand* MotorHatDriver::find(std::string_view command) const {
     return nullptr;
 }
 
-std::string check_motor_hat_config(const Config&) {
-    return {};  // every key is range-checked as it is read
+std::string check_motor_hat_config(const Config& config) {
+    return check_pca9685_chips(config);  // every key is range-checked as it is read
 }
 
 std::unique_ptr<Driver> make_motor_hat_driver(const Config& config, Loop& loop, Logger& log,

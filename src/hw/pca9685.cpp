@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <thread>
 #include <utility>
 
@@ -126,7 +127,35 @@ MapDriver::MakeDevice pca9685_on_i2c(std::string bus, int address, int pwm_freq,
     };
 }
 
+std::string check_pca9685_chips(const Config& config) {
+    struct Chip {
+        const char* type;
+        std::string bus;
+        int address;
+    };
+    const Chip chips[] = {
+        {"pca9685", describe_i2c_bus(config.pca9685.bus), config.pca9685.address},
+        {"motor_hat", describe_i2c_bus(config.motor_hat.bus), config.motor_hat.address},
+        {"adafruit_pwm", describe_i2c_bus(config.adafruit_pwm.bus), config.adafruit_pwm.address},
+    };
+    std::string error;
+    const std::vector<std::string> types = driver_names(config.robot.type, &error);
+    const auto used = [&](const char* type) {
+        return std::find(types.begin(), types.end(), type) != types.end();
+    };
+    for (size_t i = 0; i < std::size(chips); ++i)
+        for (size_t j = i + 1; j < std::size(chips); ++j)
+            if (used(chips[i].type) && used(chips[j].type) && chips[i].bus == chips[j].bus &&
+                chips[i].address == chips[j].address)
+                return std::string("types ") + chips[i].type + " and " + chips[j].type +
+                       " both drive the PCA9685 at " + hex(chips[i].address) + " on " +
+                       chips[i].bus + ": one chip takes one type (set [" + chips[j].type +
+                       "] bus or address)";
+    return {};
+}
+
 std::string check_pca9685_config(const Config& config) {
+    if (std::string why = check_pca9685_chips(config); !why.empty()) return why;
     if (config.pca9685.map.commands.empty())
         return "[pca9685] maps no command: type pca9685 needs at least one, such as "
                "'F = 0=4096 1=0' (CHANNEL=TICKS ...)";

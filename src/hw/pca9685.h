@@ -78,6 +78,10 @@ MapDriver::MakeDevice pca9685_on_i2c(std::string bus, int address, int pwm_freq,
 // How the log names the chip: "PCA9685 at 0x60 on i2c-1".
 std::string describe_pca9685(const std::string& bus, int address);
 
+// "" unless two of the PCA9685 types in config.robot.type name the same chip: each sets the
+// chip up and writes its channels on its own, so one chip takes one type.
+std::string check_pca9685_chips(const Config& config);
+
 // The generic `pca9685` type: the [pca9685] map on its chip. The check needs no hardware.
 std::string check_pca9685_config(const Config& config);
 std::unique_ptr<Driver> make_pca9685_driver(const Config& config, Loop& loop, Logger& log,

@@ -8,14 +8,13 @@
 namespace robotd {
 namespace {
 
-// The reference sample's sections, as an owner's letsrobot.conf has them.
+// The reference's [adafruit_pwm] and [motor_hat] keys with its default values.
 constexpr const char* kReference =
     "[robot]\ntype = motor_hat\n"
     "[adafruit_pwm]\naddress=0x40\npwm_freq=60\nmore_debug=False\n"
     "[motor_hat]\nday_speed = 255\nnight_speed = 255\nturning_speed = 250\n"
-    "forward=[-1,1,-1,1]\nleft=[1,1,1,1]\n\n# Enable charging behaviours \n"
-    "slow_for_low_battery = false\n\n# Charging stuff\ncharge_hours = 3.0\n"
-    "discharge_hours = 8.0\nchargeCheckInterval=5\nchargeIONumber = 17\n";
+    "forward=[-1,1,-1,1]\nleft=[1,1,1,1]\nslow_for_low_battery = false\n"
+    "charge_hours = 3.0\ndischarge_hours = 8.0\nchargeCheckInterval=5\nchargeIONumber = 17\n";
 
 std::string messages(const ConfigResult& r) {
     std::string out;

@@ -119,5 +119,24 @@ TEST_F(Pca9685DriverTest, TheTypeIsRegisteredAndAMissingBusIsRetriedWithOneLine)
         << log.text();
 }
 
+TEST(Pca9685Types, OneChipTakesOneType) {
+    const ConfigResult r = parse_config(
+        "[robot]\ntype = motor_hat, pca9685\n[pca9685]\nbus = i2c-1\naddress = 0x60\nF = 0=4096\n"
+        "[motor_hat]\nbus = 1\n",
+        "t.conf");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(check_driver_config(r.config),
+              "types pca9685 and motor_hat both drive the PCA9685 at 0x60 on i2c-1: one chip "
+              "takes one type (set [motor_hat] bus or address)");
+    Config two = r.config;
+    two.motor_hat.address = 0x61;  // a second HAT, its address jumper set
+    EXPECT_EQ(check_driver_config(two), "");
+    two.robot.type = "motor_hat,adafruit_pwm";
+    two.adafruit_pwm.address = 0x61;
+    EXPECT_NE(check_driver_config(two), "");
+    two.robot.type = "motor_hat";  // [adafruit_pwm] is not used: no conflict
+    EXPECT_EQ(check_driver_config(two), "");
+}
+
 }  // namespace
 }  // namespace robotd
