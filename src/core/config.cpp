@@ -149,6 +149,41 @@ bool set_i2c_address(int& field, std::string_view text) {
     return true;
 }
 
+// The reference read [adafruit_pwm] address with int(text, 16): "40" is 0x40 there too.
+bool set_hex_address(int& field, std::string_view text) {
+    std::string_view digits = text;
+    if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+        digits.remove_prefix(2);
+    int value = 0;
+    const char* end = digits.data() + digits.size();
+    const auto [stop, ec] = std::from_chars(digits.data(), end, value, 16);
+    if (digits.empty() || ec != std::errc() || stop != end || value < 0x03 || value > 0x77)
+        return false;
+    field = value;
+    return true;
+}
+
+// [motor_hat] forward/left, JSON as the reference read them: "[-1,1,-1,1]", one direction per
+// motor M1..M4 (1 forward, -1 backward, 0.5/-0.5 at half speed, 0 released).
+bool set_directions(std::vector<double>& field, std::string_view text) {
+    if (text.size() < 2 || text.front() != '[' || text.back() != ']') return false;
+    std::vector<double> values;
+    std::string_view rest = text.substr(1, text.size() - 2);
+    while (true) {
+        const size_t comma = rest.find(',');
+        const auto value = parse_double(trim(rest.substr(0, comma)));
+        if (!value ||
+            (*value != 1 && *value != -1 && *value != 0.5 && *value != -0.5 && *value != 0))
+            return false;
+        values.push_back(*value == 0 ? 0 : *value);  // no "-0" when written back
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    if (values.size() != 4) return false;
+    field = std::move(values);
+    return true;
+}
+
 std::string show_hex(int value) {
     char buf[16];
     snprintf(buf, sizeof buf, "0x%02x", value);
@@ -200,6 +235,22 @@ std::string show_double(double value) {
     return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
 }
 
+std::string show_directions(const std::vector<double>& values) {
+    std::string out = "[";
+    for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + show_double(values[i]);
+    return out + "]";
+}
+
+// [adafruit_pwm]'s tick values, one template instance per key.
+template <int Config::AdafruitPwm::*Field>
+bool set_ticks(Draft& d, std::string_view text) {
+    return set_int(d.config.adafruit_pwm.*Field, text, 0, 4096);
+}
+template <int Config::AdafruitPwm::*Field>
+std::string get_ticks(const Config& c) {
+    return std::to_string(c.adafruit_pwm.*Field);
+}
+
 std::string show_eio(EioMode mode) {
     switch (mode) {
         case EioMode::V3:
@@ -216,6 +267,11 @@ constexpr std::string_view kBoolForm = "true or false (also yes/no, on/off, 1/0)
 constexpr std::string_view kResForm = "an even integer 16..4094";
 constexpr std::string_view kDelayForm = "a number of seconds 0..60";
 constexpr std::string_view kListForm = "a comma-separated list of commands";
+constexpr std::string_view kSpeedForm = "a whole number 0..255 (Adafruit's motor speed)";
+constexpr std::string_view kTicksForm = "a whole number of ticks 0..4096";
+constexpr std::string_view kDirectionsForm =
+    "a list of 4 directions, one per motor M1..M4, such as [-1,1,-1,1] (each 1, -1, 0.5, -0.5 "
+    "or 0)";
 constexpr std::string_view kCommandForm =
     "a command line with balanced quotes (run without a shell)";
 constexpr std::string_view kUrlForm =
@@ -471,6 +527,89 @@ const UsedKey kUsedKeys[] = {
      [](Draft& d, std::string_view v) { return set_safe(d.config.pca9685.map, v, kPcaRules); },
      [](const Config& c) { return c.pca9685.map.safe_text; }, false},
 
+    {"adafruit_pwm", "address", "an I2C address in hex 0x03..0x77 (40 means 0x40)",
+     [](Draft& d, std::string_view v) { return set_hex_address(d.config.adafruit_pwm.address, v); },
+     [](const Config& c) { return show_hex(c.adafruit_pwm.address); }, false},
+    {"adafruit_pwm", "pwm_freq", "a whole number of Hz 24..1526",
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.adafruit_pwm.pwm_freq, v, 24, 1526);
+     },
+     [](const Config& c) { return std::to_string(c.adafruit_pwm.pwm_freq); }, false},
+    // robotd's own [adafruit_pwm] keys.
+    {"adafruit_pwm", "bus", "",
+     [](Draft& d, std::string_view v) {
+         return !v.empty() && set_text(d.config.adafruit_pwm.bus, v);
+     },
+     [](const Config& c) { return c.adafruit_pwm.bus; }, false},
+    {"adafruit_pwm", "esc_forward", kTicksForm, set_ticks<&Config::AdafruitPwm::esc_forward>,
+     get_ticks<&Config::AdafruitPwm::esc_forward>, false},
+    {"adafruit_pwm", "esc_slow_forward", kTicksForm,
+     set_ticks<&Config::AdafruitPwm::esc_slow_forward>,
+     get_ticks<&Config::AdafruitPwm::esc_slow_forward>, false},
+    {"adafruit_pwm", "esc_neutral", kTicksForm, set_ticks<&Config::AdafruitPwm::esc_neutral>,
+     get_ticks<&Config::AdafruitPwm::esc_neutral>, false},
+    {"adafruit_pwm", "esc_backward", kTicksForm, set_ticks<&Config::AdafruitPwm::esc_backward>,
+     get_ticks<&Config::AdafruitPwm::esc_backward>, false},
+    {"adafruit_pwm", "esc_slow_backward", kTicksForm,
+     set_ticks<&Config::AdafruitPwm::esc_slow_backward>,
+     get_ticks<&Config::AdafruitPwm::esc_slow_backward>, false},
+    {"adafruit_pwm", "steer_left", kTicksForm, set_ticks<&Config::AdafruitPwm::steer_left>,
+     get_ticks<&Config::AdafruitPwm::steer_left>, false},
+    {"adafruit_pwm", "steer_right", kTicksForm, set_ticks<&Config::AdafruitPwm::steer_right>,
+     get_ticks<&Config::AdafruitPwm::steer_right>, false},
+    {"adafruit_pwm", "steer_neutral", kTicksForm, set_ticks<&Config::AdafruitPwm::steer_neutral>,
+     get_ticks<&Config::AdafruitPwm::steer_neutral>, false},
+    {"adafruit_pwm", "s2inc", kTicksForm, set_ticks<&Config::AdafruitPwm::s2inc>,
+     get_ticks<&Config::AdafruitPwm::s2inc>, false},
+    {"adafruit_pwm", "s2dec", kTicksForm, set_ticks<&Config::AdafruitPwm::s2dec>,
+     get_ticks<&Config::AdafruitPwm::s2dec>, false},
+    {"adafruit_pwm", "pos60", kTicksForm, set_ticks<&Config::AdafruitPwm::pos60>,
+     get_ticks<&Config::AdafruitPwm::pos60>, false},
+    {"adafruit_pwm", "neg60", kTicksForm, set_ticks<&Config::AdafruitPwm::neg60>,
+     get_ticks<&Config::AdafruitPwm::neg60>, false},
+
+    {"motor_hat", "day_speed", kSpeedForm,
+     [](Draft& d, std::string_view v) { return set_int(d.config.motor_hat.day_speed, v, 0, 255); },
+     [](const Config& c) { return std::to_string(c.motor_hat.day_speed); }, false},
+    {"motor_hat", "night_speed", kSpeedForm,
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.motor_hat.night_speed, v, 0, 255);
+     },
+     [](const Config& c) { return std::to_string(c.motor_hat.night_speed); }, false},
+    {"motor_hat", "turning_speed", kSpeedForm,
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.motor_hat.turning_speed, v, 0, 255);
+     },
+     [](const Config& c) { return std::to_string(c.motor_hat.turning_speed); }, false},
+    {"motor_hat", "forward", kDirectionsForm,
+     [](Draft& d, std::string_view v) { return set_directions(d.config.motor_hat.forward, v); },
+     [](const Config& c) { return show_directions(c.motor_hat.forward); }, false},
+    {"motor_hat", "left", kDirectionsForm,
+     [](Draft& d, std::string_view v) { return set_directions(d.config.motor_hat.left, v); },
+     [](const Config& c) { return show_directions(c.motor_hat.left); }, false},
+    {"motor_hat", "slow_for_low_battery", kBoolForm,
+     [](Draft& d, std::string_view v) {
+         return set_bool(d.config.motor_hat.slow_for_low_battery, v);
+     },
+     [](const Config& c) { return show_bool(c.motor_hat.slow_for_low_battery); }, false},
+    {"motor_hat", "charge_hours", "a number of hours 0.01..1000",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.motor_hat.charge_hours, v, 0.01, 1000);
+     },
+     [](const Config& c) { return show_double(c.motor_hat.charge_hours); }, false},
+    {"motor_hat", "discharge_hours", "a number of hours 0.01..1000",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.motor_hat.discharge_hours, v, 0.01, 1000);
+     },
+     [](const Config& c) { return show_double(c.motor_hat.discharge_hours); }, false},
+    // robotd's own [motor_hat] keys.
+    {"motor_hat", "bus", "",
+     [](Draft& d, std::string_view v) { return !v.empty() && set_text(d.config.motor_hat.bus, v); },
+     [](const Config& c) { return c.motor_hat.bus; }, false},
+    {"motor_hat", "address", "an I2C address 0x03..0x77",
+     [](Draft& d, std::string_view v) { return set_i2c_address(d.config.motor_hat.address, v); },
+     [](const Config& c) { return show_hex(c.motor_hat.address); }, false},
+
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },
      [](const Config& c) { return c.pipe.path; }, false},
@@ -488,8 +627,17 @@ struct InertKey {
     std::string_view key;
 };
 constexpr InertKey kNotActedOn[] = {
-    {"robot", "api_key"}, {"tts", "type"},         {"tts", "anon_tts"},  {"tts", "filter_url_tts"},
-    {"tts", "ext_chat"},  {"tts", "boot_message"}, {"tts", "delay_tts"}, {"tts", "delay"},
+    {"robot", "api_key"},
+    {"tts", "type"},
+    {"tts", "anon_tts"},
+    {"tts", "filter_url_tts"},
+    {"tts", "ext_chat"},
+    {"tts", "boot_message"},
+    {"tts", "delay_tts"},
+    {"tts", "delay"},
+    {"motor_hat", "slow_for_low_battery"},
+    {"motor_hat", "charge_hours"},
+    {"motor_hat", "discharge_hours"},
 };
 
 // The sections whose other keys are commands of an output map, and their rules.

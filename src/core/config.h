@@ -82,6 +82,39 @@ struct Config {
         int pwm_freq = 60;  // Hz
         OutputMap map;
     } pca9685;
+    // Adafruit's DC & Stepper Motor HAT: its PCA9685 drives four TB6612 bridges (M1..M4).
+    struct MotorHat {           // type motor_hat
+        std::string bus = "1";  // robotd's own keys: where the HAT is (the reference: 0x60, bus 1)
+        int address = 0x60;
+        int day_speed = 255;      // 0..255, Adafruit's setSpeed (duty = speed * 16 / 4096)
+        int night_speed = 255;    // F and B from 21:30 to 9:30 local time
+        int turning_speed = 250;  // L and R
+        std::vector<double> forward = {-1, 1, -1, 1};  // per motor: 1, -1, 0.5, -0.5 or 0
+        std::vector<double> left = {1, 1, 1, 1};       // B and R are these times -1
+        // Parsed, not acted on: the reference's guess at the battery from charge times.
+        bool slow_for_low_battery = false;
+        double charge_hours = 3.0;
+        double discharge_hours = 8.0;
+    } motor_hat;
+    // An RC car: an ESC on channel 0, a steering servo on channel 1, a servo on channel 2.
+    struct AdafruitPwm {        // type adafruit_pwm
+        std::string bus = "1";  // robotd's own
+        int address = 0x40;
+        int pwm_freq = 60;  // Hz
+        // robotd's own keys: the reference's tick values (of 4096 per period) as defaults.
+        int esc_forward = 445;
+        int esc_slow_forward = 345;
+        int esc_neutral = 335;
+        int esc_backward = 270;
+        int esc_slow_backward = 325;
+        int steer_left = 300;
+        int steer_right = 500;
+        int steer_neutral = 400;
+        int s2inc = 300;  // channel 2 for the commands of the same names
+        int s2dec = 400;
+        int pos60 = 490;
+        int neg60 = 100;
+    } adafruit_pwm;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

@@ -33,12 +33,10 @@ constexpr UnusedSection kUnusedKeys[] = {
     {"cozmo",
      "forward_speed turn_speed volume charge_high charge_low send_online_status "
      "stay_on_dock annotated colour"},
-    {"adafruit_pwm", "address pwm_freq more_debug"},
+    {"adafruit_pwm", "more_debug"},
     {"owi_arm", ""},
     {"serial", "serial_device serial_name baud_rate"},
-    {"motor_hat",
-     "day_speed night_speed turning_speed forward left slow_for_low_battery "
-     "charge_hours discharge_hours chargeCheckInterval chargeIONumber"},
+    {"motor_hat", "chargeCheckInterval chargeIONumber"},
     {"gopigo2", "drive_time turn_time"},
     {"gopigo3", "drive_time turn_time"},
     {"l298n", "StepPinForward StepPinBackward StepPinLeft StepPinRight sleeptime rotatetimes"},

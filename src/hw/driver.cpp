@@ -3,8 +3,11 @@
 #include <algorithm>
 
 #include "core/text.h"
+#include "hw/adafruit_pwm.h"
+#include "hw/motor_hat.h"
 #include "hw/multi_driver.h"
 #include "hw/none_driver.h"
+#include "hw/pca9685.h"
 #include "hw/pipe_driver.h"
 
 namespace robotd {
@@ -35,6 +38,9 @@ const DriverType kDriverTypes[] = {
          if (!driver->start(error)) return nullptr;
          return driver;
      }},
+    {"pca9685", check_pca9685_config, make_pca9685_driver},
+    {"motor_hat", check_motor_hat_config, make_motor_hat_driver},
+    {"adafruit_pwm", check_adafruit_pwm_config, make_adafruit_pwm_driver},
 };
 
 // Other names the reference client's configs use for the same driver.

@@ -108,10 +108,17 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_EQ(count(result_, Level::Error), 0u) << dump(result_);
     // Each setting this version parses but does not act on: one warning at its line.
     const std::pair<const char*, const char*> inert[] = {
-        {"api_key=", "[robot] api_key"},   {"type=festival", "[tts] type"},
-        {"anon_tts=", "[tts] anon_tts"},   {"filter_url_tts=", "[tts] filter_url_tts"},
-        {"ext_chat=", "[tts] ext_chat"},   {"boot_message=", "[tts] boot_message"},
-        {"delay_tts ", "[tts] delay_tts"}, {"delay =", "[tts] delay"},
+        {"api_key=", "[robot] api_key"},
+        {"type=festival", "[tts] type"},
+        {"anon_tts=", "[tts] anon_tts"},
+        {"filter_url_tts=", "[tts] filter_url_tts"},
+        {"ext_chat=", "[tts] ext_chat"},
+        {"boot_message=", "[tts] boot_message"},
+        {"delay_tts ", "[tts] delay_tts"},
+        {"delay =", "[tts] delay"},
+        {"slow_for_low_battery", "[motor_hat] slow_for_low_battery"},
+        {"charge_hours", "[motor_hat] charge_hours"},
+        {"discharge_hours", "[motor_hat] discharge_hours"},
     };
     EXPECT_EQ(count(result_, Level::Warning), std::size(inert)) << dump(result_);
     for (const auto& [prefix, key] : inert) {
