@@ -204,6 +204,20 @@ bool set_safe(Config::OutputMap& map, std::string_view text, const OutputRules& 
     return true;
 }
 
+bool set_hold(Config::OutputMap& map, std::string_view text, const OutputRules& rules) {
+    std::vector<int> outputs;
+    for (const std::string& item : split_list(text)) {
+        int n = 0;
+        const char* end = item.data() + item.size();
+        const auto [stop, ec] = std::from_chars(item.data(), end, n);
+        if (ec != std::errc() || stop != end || n < 0 || n > rules.max_output) return false;
+        outputs.push_back(n);
+    }
+    map.hold = std::move(outputs);
+    map.hold_text = std::string(text);
+    return true;
+}
+
 bool set_list(std::vector<std::string>& field, std::string_view text) {
     field = split_list(text);
     return true;
@@ -510,18 +524,24 @@ const UsedKey kUsedKeys[] = {
     {"gpio", "pin_map", "auto, a board name, or the path of a pin map file",
      [](Draft& d, std::string_view v) { return !v.empty() && set_text(d.config.gpio.pin_map, v); },
      [](const Config& c) { return c.gpio.pin_map; }, false},
+    {"gpio", "hold", "a comma-separated list of pins",
+     [](Draft& d, std::string_view v) { return set_hold(d.config.gpio.map, v, kGpioRules); },
+     [](const Config& c) { return c.gpio.map.hold_text; }, false},
     {"gpio", "safe", "PIN=LEVEL pairs (level 0, 1, low or high)",
      [](Draft& d, std::string_view v) { return set_safe(d.config.gpio.map, v, kGpioRules); },
      [](const Config& c) { return c.gpio.map.safe_text; }, false},
 
+    {"pca9685", "hold", "a comma-separated list of channels 0..15",
+     [](Draft& d, std::string_view v) { return set_hold(d.config.pca9685.map, v, kPcaRules); },
+     [](const Config& c) { return c.pca9685.map.hold_text; }, false},
     {"pca9685", "bus", "",
      [](Draft& d, std::string_view v) { return !v.empty() && set_text(d.config.pca9685.bus, v); },
      [](const Config& c) { return c.pca9685.bus; }, false},
     {"pca9685", "address", "an I2C address 0x03..0x77",
      [](Draft& d, std::string_view v) { return set_i2c_address(d.config.pca9685.address, v); },
      [](const Config& c) { return show_hex(c.pca9685.address); }, false},
-    {"pca9685", "pwm_freq", "a whole number of Hz 24..1526",
-     [](Draft& d, std::string_view v) { return set_int(d.config.pca9685.pwm_freq, v, 24, 1526); },
+    {"pca9685", "pwm_freq", "a whole number of Hz 24..1743 (1600 for the motor HAT)",
+     [](Draft& d, std::string_view v) { return set_int(d.config.pca9685.pwm_freq, v, 24, 1743); },
      [](const Config& c) { return std::to_string(c.pca9685.pwm_freq); }, false},
     {"pca9685", "safe", "CHANNEL=TICKS pairs (ticks 0..4096, off or full)",
      [](Draft& d, std::string_view v) { return set_safe(d.config.pca9685.map, v, kPcaRules); },
@@ -530,9 +550,9 @@ const UsedKey kUsedKeys[] = {
     {"adafruit_pwm", "address", "an I2C address in hex 0x03..0x77 (40 means 0x40)",
      [](Draft& d, std::string_view v) { return set_hex_address(d.config.adafruit_pwm.address, v); },
      [](const Config& c) { return show_hex(c.adafruit_pwm.address); }, false},
-    {"adafruit_pwm", "pwm_freq", "a whole number of Hz 24..1526",
+    {"adafruit_pwm", "pwm_freq", "a whole number of Hz 24..1743 (1600 for the motor HAT)",
      [](Draft& d, std::string_view v) {
-         return set_int(d.config.adafruit_pwm.pwm_freq, v, 24, 1526);
+         return set_int(d.config.adafruit_pwm.pwm_freq, v, 24, 1743);
      },
      [](const Config& c) { return std::to_string(c.adafruit_pwm.pwm_freq); }, false},
     // robotd's own [adafruit_pwm] keys.

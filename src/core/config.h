@@ -69,6 +69,9 @@ struct Config {
         std::vector<OutputCommand> commands;
         std::vector<OutputSet> safe;
         std::string safe_text;
+        // Outputs a stop leaves where they are (an LED, a servo's position); safe at the end.
+        std::vector<int> hold;
+        std::string hold_text;
     };
     struct Gpio {                       // type gpio
         std::string chip;               // name, label or path: pins are its line offsets

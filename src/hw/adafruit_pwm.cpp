@@ -42,7 +42,7 @@ std::vector<OutputCommand> adafruit_pwm_commands(const Config::AdafruitPwm& c) {
         command("R", {{{{steer, c.steer_right}, {esc, c.esc_forward}}, 500}}),
         command("BL", {{{{steer, c.steer_left}, {esc, c.esc_backward}}, 500}}),
         command("BR", {{{{steer, c.steer_right}, {esc, c.esc_backward}}, 500}}),
-        // A servo holds a position: no time, until the next stop.
+        // A servo holds its position (the reference's did): no time, and a held output.
         command("S2INC", {{{{servo, c.s2inc}}, 0}}),
         command("S2DEC", {{{{servo, c.s2dec}}, 0}}),
         command("POS60", {{{{servo, c.pos60}}, 0}}),
@@ -56,6 +56,10 @@ std::vector<OutputSet> adafruit_pwm_safe(const Config::AdafruitPwm& c) {
             {kAdafruitServoChannel, 0}};
 }
 
+std::vector<int> adafruit_pwm_hold() {
+    return {kAdafruitServoChannel};
+}
+
 std::string check_adafruit_pwm_config(const Config& config) {
     return check_pca9685_chips(config);  // every key is range-checked as it is read
 }
@@ -63,9 +67,9 @@ std::string check_adafruit_pwm_config(const Config& config) {
 std::unique_ptr<Driver> make_adafruit_pwm_driver(const Config& config, Loop& loop, Logger& log,
                                                  std::string*) {
     const Config::AdafruitPwm& c = config.adafruit_pwm;
-    auto driver = std::make_unique<MapDriver>(loop, log, "adafruit_pwm", adafruit_pwm_commands(c),
-                                              adafruit_pwm_safe(c),
-                                              pca9685_on_i2c(c.bus, c.address, c.pwm_freq));
+    auto driver = std::make_unique<MapDriver>(
+        loop, log, "adafruit_pwm", adafruit_pwm_commands(c), adafruit_pwm_safe(c),
+        pca9685_on_i2c(c.bus, c.address, c.pwm_freq), std::vector<int>{kAdafruitServoChannel});
     driver->start();  // a board that is not there yet is retried, said in the log
     return driver;
 }

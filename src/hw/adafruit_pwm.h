@@ -22,6 +22,9 @@ constexpr int kAdafruitServoChannel = 2;
 std::vector<OutputCommand> adafruit_pwm_commands(const Config::AdafruitPwm& c);
 // ESC and steering neutral; channel 2 without pulses.
 std::vector<OutputSet> adafruit_pwm_safe(const Config::AdafruitPwm& c);
+// The outputs a stop leaves where they are: the channel 2 servo holds its position, as the
+// reference's did.
+std::vector<int> adafruit_pwm_hold();
 
 std::string check_adafruit_pwm_config(const Config& config);
 std::unique_ptr<Driver> make_adafruit_pwm_driver(const Config& config, Loop& loop, Logger& log,

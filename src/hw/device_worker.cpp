@@ -29,6 +29,7 @@ struct DeviceWorker::Shared {
     // Guarded by mutex:
     bool open_wanted = false;
     bool stop_wanted = false;       // a stop not yet written: before `motion`, always
+    Outputs stop_out;               // what that stop writes
     std::optional<Outputs> motion;  // the newest motion not yet written
     bool quit = false;
     bool done = false;  // the thread has let go of the device
@@ -67,6 +68,7 @@ DeviceWorker::~DeviceWorker() {
     std::unique_lock<std::mutex> lock(shared_->mutex);
     shared_->quit = true;
     shared_->stop_wanted = true;
+    shared_->stop_out = safe_;
     shared_->motion.reset();
     shared_->cv.notify_all();
     if (wake_id_ == 0) return;  // never started: no thread
@@ -98,7 +100,7 @@ void DeviceWorker::run(std::shared_ptr<Shared> s) {
         Outputs out;
         if (s->stop_wanted) {
             s->stop_wanted = false;
-            out = s->safe;
+            out = s->stop_out;
         } else if (s->motion) {
             out = std::move(*s->motion);
             s->motion.reset();
@@ -142,11 +144,12 @@ void DeviceWorker::set(Outputs out) {
     shared_->cv.notify_all();
 }
 
-void DeviceWorker::stop() {
+void DeviceWorker::stop_to(Outputs out) {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     if (shared_->motion) ++shared_->dropped;
     shared_->motion.reset();
     shared_->stop_wanted = true;
+    shared_->stop_out = std::move(out);
     shared_->cv.notify_all();
 }
 

@@ -57,7 +57,10 @@ class DeviceWorker {
     void set(Outputs out);
     // Every output safe, never dropped: written before any later set(); a device that is
     // down is driven safe by its next open.
-    void stop();
+    void stop() { stop_to(safe_); }
+    // The same with some outputs held where they are (a servo's position, an LED): `out` is
+    // the safe state with those outputs' current values.
+    void stop_to(Outputs out);
     Stats stats() const;
     const Outputs& safe() const { return safe_; }
     // Runs on the loop when the device opens (true) or is lost (false).

@@ -8,7 +8,7 @@ namespace robotd {
 
 MapDriver::MapDriver(Loop& loop, Logger& log, std::string name, std::vector<OutputCommand> commands,
                      const std::vector<OutputSet>& safe, const MakeDevice& make_device,
-                     RetryRules reopen)
+                     std::vector<int> hold, RetryRules reopen)
     : loop_(loop),
       log_(log),
       name_(std::move(name)),
@@ -21,14 +21,32 @@ MapDriver::MapDriver(Loop& loop, Logger& log, std::string name, std::vector<Outp
             outputs_.push_back(output);
     };
     for (const OutputSet& s : safe) use(s.output);
+    for (const int h : hold) use(h);
     for (const OutputCommand& c : commands_)
         for (const OutputStep& step : c.steps)
             for (const OutputSet& s : step.sets) use(s.output);
     safe_.assign(outputs_.size(), 0);
     for (const OutputSet& s : safe) safe_[index_of(s.output)] = s.value;
+    held_.assign(outputs_.size(), false);
+    for (const int h : hold) held_[index_of(h)] = true;
     state_ = safe_;
     worker_ =
         std::make_unique<DeviceWorker>(loop_, log_, name_, make_device(outputs_), safe_, reopen);
+    worker_->on_change([this](bool up) {
+        // A lost device ends whatever ran: a reopened one (driven safe by its open) never gets
+        // a command's later steps.
+        if (up) return;
+        step_timer_.cancel();
+        running_ = nullptr;
+        state_ = safe_;
+    });
+}
+
+DeviceWorker::Outputs MapDriver::resting() const {
+    DeviceWorker::Outputs out = safe_;
+    for (size_t i = 0; i < out.size(); ++i)
+        if (held_[i]) out[i] = state_[i];
+    return out;
 }
 
 MapDriver::~MapDriver() {
@@ -61,7 +79,7 @@ void MapDriver::command(const DriveCommand& c) {
         LOGD(log_, name_.c_str(), "%s: not in the map, ignored", c.command.c_str());
         return;
     }
-    state_ = safe_;
+    state_ = resting();
     run_step(*map, 0);
 }
 
@@ -86,8 +104,8 @@ void MapDriver::run_step(const OutputCommand& c, size_t step) {
 void MapDriver::to_safe() {
     step_timer_.cancel();
     running_ = nullptr;
-    state_ = safe_;
-    worker_->stop();
+    state_ = resting();
+    worker_->stop_to(state_);
     ++written_;
 }
 

@@ -21,7 +21,9 @@ namespace robotd {
 // - After a command's last timed step every output is safe; a step without a time holds
 //   until the next stop (Motion's dead-man for motion commands).
 // - A stop (and the destructor) sets every output safe at once, through the worker, which
-//   never drops it.
+//   never drops it; but a stop and a command leave `hold` outputs where they are (a servo's
+//   position, an LED): only opening the device and the destructor set those safe.
+// - A device that is lost ends the running command: its later steps are never written late.
 // - Commands the map does not name are not this driver's (maps() is false): ignored.
 class MapDriver : public Driver {
   public:
@@ -33,7 +35,7 @@ class MapDriver : public Driver {
     // `safe` gives outputs their safe value; the others used by `commands` are safe at 0.
     MapDriver(Loop& loop, Logger& log, std::string name, std::vector<OutputCommand> commands,
               const std::vector<OutputSet>& safe, const MakeDevice& make_device,
-              RetryRules reopen = {200, 10000, 5000});
+              std::vector<int> hold = {}, RetryRules reopen = {200, 10000, 5000});
     ~MapDriver() override;
 
     void start();  // opens the device (on the worker)
@@ -58,6 +60,8 @@ class MapDriver : public Driver {
     void run_step(const OutputCommand& c, size_t step);
     void to_safe();
     size_t index_of(int output) const;
+    // safe_, with the held outputs at their values in state_.
+    DeviceWorker::Outputs resting() const;
 
     Loop& loop_;
     Logger& log_;
@@ -65,6 +69,7 @@ class MapDriver : public Driver {
     std::vector<OutputCommand> commands_;
     std::vector<int> outputs_;  // distinct outputs, in first-use order
     DeviceWorker::Outputs safe_;
+    std::vector<bool> held_;  // per output
     DeviceWorker::Outputs state_;
     std::unique_ptr<DeviceWorker> worker_;
     Timer step_timer_;

@@ -66,7 +66,7 @@ int local_seconds_of_day() {
 MotorHatDriver::MotorHatDriver(Loop& loop, Logger& log, const Config::MotorHat& c,
                                const MakeDevice& device, Clock clock, RetryRules reopen)
     : MapDriver(loop, log, "motor_hat", motor_hat_commands(c, c.day_speed), motor_hat_safe(),
-                device, reopen),
+                device, {}, reopen),
       night_(motor_hat_commands(c, c.night_speed)),
       clock_(std::move(clock)) {}
 

@@ -165,8 +165,9 @@ std::string check_pca9685_config(const Config& config) {
 std::unique_ptr<Driver> make_pca9685_driver(const Config& config, Loop& loop, Logger& log,
                                             std::string*) {
     const Config::Pca9685& c = config.pca9685;
-    auto driver = std::make_unique<MapDriver>(loop, log, "pca9685", c.map.commands, c.map.safe,
-                                              pca9685_on_i2c(c.bus, c.address, c.pwm_freq));
+    auto driver =
+        std::make_unique<MapDriver>(loop, log, "pca9685", c.map.commands, c.map.safe,
+                                    pca9685_on_i2c(c.bus, c.address, c.pwm_freq), c.map.hold);
     driver->start();  // a chip that is not there yet is retried, said in the log
     return driver;
 }

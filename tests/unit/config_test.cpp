@@ -816,7 +816,7 @@ TEST(Config, OkMeansNoError) {
 TEST(ConfigOutputMap, CommandsStepsAndSafeLevelsParseWithTheirTimes) {
     const ConfigResult r = parse_config(
         "[gpio]\nchip = gpiochip0\nF = 17=1 27=0 for 0.3 then 17=0 for 0.25\nLED_on = 4=high\n"
-        "safe = 17=0 27=low\n[pca9685]\naddress = 0x60\npwm_freq = 1500\n"
+        "safe = 17=0 27=low\nhold = 4\n[pca9685]\naddress = 0x60\npwm_freq = 1500\n"
         "B = 0=270 for 0.3, then 0=full\n",
         "t.conf");
     ASSERT_TRUE(r.ok());
@@ -829,6 +829,7 @@ TEST(ConfigOutputMap, CommandsStepsAndSafeLevelsParseWithTheirTimes) {
     EXPECT_EQ(steps_pulse_ms(cmds[0].steps), 550u);
     EXPECT_EQ(steps_pulse_ms(cmds[1].steps), std::nullopt);  // LED_on holds until a stop
     EXPECT_EQ(r.config.gpio.map.safe, (std::vector<OutputSet>{{17, 0}, {27, 0}}));
+    EXPECT_EQ(r.config.gpio.map.hold, std::vector<int>{4});
     EXPECT_EQ(r.config.pca9685.address, 0x60);
     EXPECT_EQ(r.config.pca9685.map.commands[0].steps[1].sets[0].value, 4096);
     const std::string text = format_config(r.config);

@@ -13,7 +13,7 @@ namespace {
 
 class MapDriverTest : public LoopTest {
   protected:
-    std::unique_ptr<MapDriver> make(const std::string& section) {
+    std::unique_ptr<MapDriver> make(const std::string& section, std::vector<int> hold = {}) {
         const ConfigResult r = parse_config(section, "t.conf");
         EXPECT_TRUE(r.ok());
         auto d = std::make_unique<MapDriver>(
@@ -21,7 +21,8 @@ class MapDriverTest : public LoopTest {
             [this](const std::vector<int>& outputs) {
                 outputs_ = outputs;
                 return std::make_unique<FakeRecordingDevice>(script_);
-            });
+            },
+            hold, RetryRules{20, 100, 0});
         d->start();
         EXPECT_TRUE(run_until([&] { return d->worker().stats().up; }));
         return d;
@@ -74,6 +75,34 @@ TEST_F(MapDriverTest, TheEndIsSafe) {
     d.reset();
     EXPECT_EQ(script_->snapshot(),
               (std::vector<std::string>{"open 0", "apply 1", "apply 0", "close"}));
+}
+
+TEST_F(MapDriverTest, HeldOutputsStayThroughStopsAndOtherCommandsButNotTheEnd) {
+    auto d = make("[gpio]\nPAN = 2=1\nF = 17=1 for 0.05\n", {2});
+    d->command(cmd("PAN"));  // a servo's position, an LED: held
+    ASSERT_TRUE(wait_calls(2));
+    d->command(cmd("F"));
+    ASSERT_TRUE(wait_calls(4));  // F, then its end: PAN's output untouched by both
+    d->stop(cmd("stop"));
+    ASSERT_TRUE(wait_calls(5));
+    d.reset();
+    EXPECT_EQ(script_->snapshot(),
+              (std::vector<std::string>{"open 0,0", "apply 1,0", "apply 1,1", "apply 1,0",
+                                        "apply 1,0", "apply 0,0", "close"}));
+}
+
+TEST_F(MapDriverTest, ALostDeviceEndsTheRunningCommand) {
+    auto d = make("[gpio]\nF = 17=1 for 0.1 then 17=0 27=1 for 0.1\n");
+    {
+        std::lock_guard<std::mutex> l(script_->m);
+        script_->fail_applies = 1;
+    }
+    d->command(cmd("F"));  // its first write fails: the device is lost
+    ASSERT_TRUE(run_until([&] { return !d->worker().stats().up; }));
+    ASSERT_TRUE(run_until([&] { return d->worker().stats().up; }, 3000));  // reopened, safe
+    run_for(250);  // F's second step is never written to the reopened device
+    EXPECT_EQ(script_->snapshot(),
+              (std::vector<std::string>{"open 0,0", "apply failed", "close", "open 0,0"}));
 }
 
 }  // namespace

@@ -57,7 +57,8 @@ class AdafruitPwmTest : public LoopTest {
             [&](const std::vector<int>& channels) {
                 return std::make_unique<Pca9685Device>(channels, c.pwm_freq, "PWM board",
                                                        fake_bus_opener(bus_));
-            });
+            },
+            adafruit_pwm_hold());
         d->start();
         EXPECT_TRUE(run_until([&] { return d->worker().stats().up; }));
         return d;
@@ -157,7 +158,7 @@ TEST_F(AdafruitPwmTest, TheOtherTurnsAsTheReference) {
     EXPECT_EQ(sets("NEG60"), (std::vector<OutputSet>{{2, 100}}));
 }
 
-TEST_F(AdafruitPwmTest, TheServoHoldsItsPositionUntilAStop) {
+TEST_F(AdafruitPwmTest, TheServoHoldsItsPositionThroughStopsAndDrives) {
     auto d = make();
     auto c = run(*d, "S2INC", 1);
     ASSERT_EQ(c.size(), 1u);
@@ -166,8 +167,12 @@ TEST_F(AdafruitPwmTest, TheServoHoldsItsPositionUntilAStop) {
     const size_t from = writes();
     run_for(100);
     EXPECT_EQ(writes(), from);  // no time of its own
+    d->command(cmd("F"));
+    ASSERT_TRUE(run_until([&] { return bus_->channel(0) == 445; }));
     d->stop(cmd("stop"));
-    ASSERT_TRUE(run_until([&] { return changes(*bus_, from).size() == 1; }));
+    ASSERT_TRUE(run_until([&] { return bus_->channel(0) == 335; }));
+    EXPECT_EQ(bus_->channels({0, 1, 2}), (std::vector<int32_t>{335, 400, 300}));
+    d.reset();  // the end: every channel safe, the servo's too
     EXPECT_EQ(bus_->channels({0, 1, 2}), (std::vector<int32_t>{335, 400, 0}));
 }
 

@@ -27,7 +27,7 @@ class Pca9685DriverTest : public LoopTest {
                 return std::make_unique<Pca9685Device>(channels, c.pwm_freq, "PCA9685 at 0x40",
                                                        fake_bus_opener(bus_));
             },
-            RetryRules{10, 100, 1000});
+            std::vector<int>{}, RetryRules{10, 100, 1000});
         d->start();
         EXPECT_TRUE(run_until([&] { return d->worker().stats().up; }));
         return d;

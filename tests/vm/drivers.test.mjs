@@ -233,7 +233,7 @@ describe('drivers on the virtual board', { skip: missing || false }, () => {
             await driving(r);
             await r.wait(/ready; outputs safe/, { timeoutMs: 30000 });
             const init = await board.i2cRegs(bus, 0x40);
-            assert.equal(init[0xfe], 121, 'PRESCALE for 60 Hz');
+            assert.equal(init[0xfe], 101, 'PRESCALE for 60 Hz');
             assert.deepEqual(pcaChannels(init).slice(0, 2), [335, 400], 'ESC and steering neutral');
             await command('F');
             await until(() => board.i2cRegs(bus, 0x40), (g) => pcaChannels(g)[0] === 445, { what: 'ESC forward' });
