@@ -182,13 +182,13 @@ try {
         name: 'pipe -> board_probe, PL061 line 0',
         config: boardConfig(peer, {
             robot: { ...robot, type: 'pipe' }, camera,
-            more: { pipe: { command: `board_probe pipe ${chips.path[PL061]} 0` } },
+            extra: { pipe: { command: `board_probe pipe ${chips.path[PL061]} 0` } },
         }),
         changed: lineChange(PL061, 0), also: pl061Change(0),
     });
 
     const gpioConfig = (label, line) => boardConfig(peer, {
-        robot: { ...robot, type: 'gpio' }, camera, more: { gpio: { chip: label, F: `${line}=1` } },
+        robot: { ...robot, type: 'gpio' }, camera, extra: { gpio: { chip: label, F: `${line}=1` } },
     });
     if (!(await hasDriver(board, 'gpio', gpioConfig('robotd-sim', 16)))) {
         console.log('  gpio: skipped: this robotd has no gpio driver');
@@ -207,7 +207,7 @@ try {
     pca9685Mirror(trace, { adapter: board.i2cBus, addr: 0x40, channel: 0 });
     const pcaConfig = boardConfig(peer, {
         robot: { ...robot, type: 'pca9685' }, camera,
-        more: { pca9685: { bus: board.i2cBus, address: '0x40', F: '0=2048' } },
+        extra: { pca9685: { bus: board.i2cBus, address: '0x40', F: '0=2048' } },
     });
     if (!(await hasDriver(board, 'pca9685', pcaConfig))) {
         console.log('  pca9685: skipped: this robotd has no pca9685 driver');

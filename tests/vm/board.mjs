@@ -495,9 +495,9 @@ export async function startPeerAndBoard({ width = 320, height = 240, qemuArgs = 
     }
 }
 
-// A config in the reference layout for a robot on the board, every server at the peer;
-// `more`: further sections ({ gpio: { chip: 'robotd-sim', F: '16=1' } }).
-export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null, more = {} } = {}) {
+// A config in the reference layout for a robot on the board, every server at the peer.
+// `extra`: more sections ({ gpio: { chip: ... } }), for the drivers.
+export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null, extra = {} } = {}) {
     const p = peer.info.ports;
     const at = (port) => `http://${hostAddr}:${port}`;
     const sections = {
@@ -511,5 +511,5 @@ export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = 
     };
     if (media) sections.media = media;
     if (ffmpeg) sections.ffmpeg = ffmpeg;
-    return iniText({ ...sections, ...more });
+    return iniText({ ...sections, ...extra });
 }
