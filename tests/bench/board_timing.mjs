@@ -118,13 +118,10 @@ export class GuestClock {
         if (!c) throw new Error('GuestClock: not calibrated');
         return guestUs - c.offset;
     }
-    toGuest(hostTimeUs) {
-        return hostTimeUs + this.calibrations.at(-1).offset;
-    }
     close() { this.p.close(); }
 }
 
-// "offset ±bound (min RTT x, median y)" of a calibration.
+// "±bound (min RTT x, median y)" of a calibration (the bound is at most half the min RTT).
 export const calibrationText = (c) =>
     `±${c.bound.toFixed(0)} µs (min RTT ${c.minRtt.toFixed(0)} µs, median ${c.medianRtt.toFixed(0)} µs` +
     `${c.empty ? ', bounds did not intersect: fastest exchange used' : ''})`;
