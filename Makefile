@@ -110,9 +110,11 @@ bench: deps-peer $(BUILD)/robotd
 	node tests/bench/command_latency.mjs
 	node tests/bench/media_bench.mjs
 
-# robotd on the virtual board, native V4L2 and ALSA capture: CPU, peak RSS, latency.
+# robotd on the virtual board, native V4L2 and ALSA capture: CPU, peak RSS, latency; and
+# command emit -> GPIO line / PCA9685 channel change on the board.
 bench-board: deps-peer vm-image
 	node tests/bench/board_bench.mjs
+	node tests/bench/drive_latency_board.mjs
 
 format:
 	clang-format -i $(SRCS) src/main.cpp $(wildcard src/*/*.h) $(UNIT_SRCS)

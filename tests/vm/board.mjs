@@ -199,8 +199,9 @@ const deviceArg = ({ driver, ...props }) =>
     [driver, ...Object.entries(props).map(([k, v]) => `${k}=${v}`)].join(',');
 
 // Boots the board; resolves once its shell is ready and its USB serial adapter is in.
-// `ports`: host loopback ports the guest may reach (at hostAddr, same number).
-export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 60000 } = {}) {
+// `ports`: host loopback ports the guest may reach (at hostAddr, same number); `qemuArgs`:
+// more QEMU arguments (a bench's -trace events: their lines come on board.qemuStderr).
+export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 60000, qemuArgs = [] } = {}) {
     // Connections from the board: its shell first, then one per robotd run (its log).
     const server = createServer();
     const pending = [];
@@ -245,6 +246,7 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
         '-chardev', `socket,id=qmp,path=${join(dir, 'qmp.sock')}`, '-mon', 'chardev=qmp,mode=control',
         '-chardev', `socket,id=serialhost,path=${join(dir, 'serial.sock')}`,
         '-device', 'qemu-xhci,id=xhci', '-device', deviceArg(serialDevice()),
+        ...qemuArgs,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     const console_ = new LineWatch(qemu.stdout);
     const stderr = new LineWatch(qemu.stderr);
@@ -333,10 +335,42 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
         throw new Error(`the board's devices are not there: ${e.message}\n${console_.text()}`);
     }
 
+    // A connection from the board made by a shell command, one at a time: the board's
+    // connections come to one port, in the order the commands made them.
+    let connecting = Promise.resolve();
+    const connectFrom = (cmd, what) => {
+        const p = connecting.then(async () => {
+            const conn = nextConnection();
+            await ok(cmd);
+            const d = deadline(15000, `no connection from the board for ${what}`);
+            try {
+                return await Promise.race([conn, d.p]);
+            } finally {
+                d.clear();
+            }
+        });
+        connecting = p.catch(() => {});
+        return p;
+    };
+
     let runs = 0;
     const poweroff = new AbortController();
     return {
         bootMs, console: console_, sh, ok, waitFor, qmp,
+        // QEMU's own stderr (what qemuArgs' -trace events print), as a stream to read lines from.
+        qemuStderr: qemu.stderr,
+        // Runs `cmd` (a program and its arguments, shell words) in the background on the
+        // board with its standard input and output a connection to the host (busybox nc -e:
+        // the program holds the socket itself, nothing relays; its stderr goes to
+        // /tmp/board-connect.err); resolves with the host's end.
+        connect: (cmd) => connectFrom(`nc ${hostAddr} ${boardPort} -e ${cmd} </dev/null >/dev/null 2>>/tmp/board-connect.err &`, cmd),
+        // Runs the shell command `cmd` in the background on the board, its output (stdout and
+        // stderr) streamed to the host; resolves with { sock: the host's end, close() }.
+        stream: async (cmd) => {
+            const sock = await connectFrom(
+                `( ${cmd} ) 2>&1 </dev/null | nc ${hostAddr} ${boardPort} >/dev/null 2>&1 &`, cmd);
+            return { sock, close: () => sock.destroy() };
+        },
         writeFile: (path, text) => ok(`cat > ${shellQuote(path)} <<'__ROBOTD_EOF__'\n${text}\n__ROBOTD_EOF__`),
         // The simulated GPIO chip: its gpiochip name, label, line count and sysfs directory
         // (sim_gpioN/pull, sim_gpioN/value).
@@ -403,9 +437,8 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
             const path = `/tmp/robotd-${n}.conf`;
             await ok(`cat > ${path} <<'__ROBOTD_EOF__'\n${config}\n__ROBOTD_EOF__`);
             const argv = ['--config', path, '--stderr', '-v', ...args].map(shellQuote).join(' ');
-            const conn = nextConnection();
-            await ok(`(robotd ${argv} 2>&1; echo "ROBOTD_EXIT $?") | nc ${hostAddr} ${boardPort} >/dev/null 2>&1 &`);
-            const sock = await conn;
+            const sock = await connectFrom(
+                `(robotd ${argv} 2>&1; echo "ROBOTD_EXIT $?") | nc ${hostAddr} ${boardPort} >/dev/null 2>&1 &`, 'robotd');
             const log = new LineWatch(sock);
             // Waits as long as the board runs (shutdown() drops the wait).
             const exit = log.wait(/^ROBOTD_EXIT \d+$/, { timeoutMs: 24 * 3600 * 1000, signal: poweroff.signal })
@@ -449,11 +482,11 @@ const STREAM_KEY = 'sk-vm';
 // The peer on the host, set up for a robot on the board (discovery answers hostAddr, the
 // site's size is width x height), and the board booted with a way to every peer port and
 // the peer's CA in /tmp/peer-ca.pem. Resolves with { peer, board }; the caller stops both.
-export async function startPeerAndBoard({ width = 320, height = 240 } = {}) {
+export async function startPeerAndBoard({ width = 320, height = 240, qemuArgs = [] } = {}) {
     const peer = await startPeer({ eio: 4, args: ['--stream-key', STREAM_KEY, '--advertise-host', hostAddr] });
     try {
         await peer.api('POST', '/_peer/settings', { xres: width, yres: height });
-        const board = await bootBoard({ ports: Object.values(peer.info.ports) });
+        const board = await bootBoard({ ports: Object.values(peer.info.ports), qemuArgs });
         await board.writeFile('/tmp/peer-ca.pem', readFileSync(peer.info.ca_file, 'utf8').trim());
         return { peer, board };
     } catch (e) {

@@ -4,8 +4,9 @@
 # usb-serial adapter, i2c-dev, and vim2m, v4l2loopback, gpio-sim and i2c-stub, which Debian
 # does not build: tests/vm/build-modules.sh builds them out of tree), the aarch64 robotd with
 # its shared libraries, ALSA's speaker-test to play a tone into the loopback, libgpiod's tools
-# (gpioget, gpioset, gpiomon: Debian's gpiod), and mjpeg_feeder (tests/vm/mjpeg_feeder.c) with
-# JPEG test pictures, the MJPEG camera's frames. busybox brings the i2cget/i2cset/i2cdump applets.
+# (gpioget, gpioset, gpiomon: Debian's gpiod), mjpeg_feeder (tests/vm/mjpeg_feeder.c) with
+# JPEG test pictures, the MJPEG camera's frames, and board_probe (tests/vm/board_probe.c), the
+# guest's clock and line toggler for the timing benches. busybox brings the i2cget/i2cset/i2cdump applets.
 #
 # usage: tests/vm/make-image.sh ROBOTD_AARCH64 OUTDIR
 # Writes OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz and OUTDIR/kernel-version; keeps the .debs
@@ -22,7 +23,8 @@ if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$0" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/build-modules.sh" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/debs.sh" ] &&
-    [ "$out/initramfs.cpio.gz" -nt "$here/mjpeg_feeder.c" ]; then
+    [ "$out/initramfs.cpio.gz" -nt "$here/mjpeg_feeder.c" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$here/board_probe.c" ]; then
     exit 0
 fi
 
@@ -113,6 +115,8 @@ mkdir -p "$root/usr/share/robotd-test"
 cp "$out"/jpeg/*.jpg "$root/usr/share/robotd-test/"
 aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$root/usr/bin/mjpeg_feeder" \
     "$here/mjpeg_feeder.c"
+aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$root/usr/bin/board_probe" \
+    "$here/board_probe.c"
 
 # libgpiod's command line tools, for tests that set, read and watch lines beside robotd
 # (gpiomon timestamps each edge); their library comes from its own .deb, unpacked.
@@ -142,6 +146,7 @@ copy_needed() {
 copy_needed "$root/usr/bin/robotd"
 copy_needed "$root/usr/bin/speaker-test"
 copy_needed "$root/usr/bin/mjpeg_feeder"
+copy_needed "$root/usr/bin/board_probe"
 for t in gpiodetect gpioinfo gpioget gpioset gpiomon; do copy_needed "$root/usr/bin/$t"; done
 
 install -m 755 "$here/init" "$root/init"
