@@ -40,7 +40,13 @@ $(FFMPEG_LIB): third_party/ffmpeg/build.sh third_party/ffmpeg/SHA256SUMS | deps
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)
 CPPFLAGS += -Isrc -I$(LWS)/include $(MEDIA_CFLAGS) -MMD -MP
-LDLIBS = $(LWS_LIB) $(MEDIA_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -linih -lcjson -lpthread
+LDLIBS = $(LWS_LIB) $(MEDIA_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -linih -lcjson \
+  $(shell $(PKG_CONFIG) --libs libgpiod) -lpthread
+
+# libgpiod 1.x and 2.x have different APIs: src/hw/gpio_lines.cpp has both, chosen here.
+GPIOD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libgpiod) \
+  $(if $(filter 2.%,$(shell $(PKG_CONFIG) --modversion libgpiod)),-DROBOTD_GPIOD_V2)
+$(BUILD)/obj/src/hw/gpio_lines.o: CPPFLAGS += $(GPIOD_CFLAGS)
 
 SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
 OBJS := $(SRCS:%.cpp=$(BUILD)/obj/%.o)
