@@ -169,6 +169,56 @@ bool set_safe(Config::OutputMap& map, std::string_view text, const OutputRules& 
     return true;
 }
 
+// GPIO pin numbers: what a pin map or a chip can have (kGpioRules' range).
+constexpr int kMaxPin = 1023;
+
+// A comma list of pins, as the reference wrote l298n's pairs ("12,16"); empty: not set.
+bool set_pins(std::vector<int>& field, std::string_view text) {
+    std::vector<int> pins;
+    for (const std::string& item : split_list(text)) {
+        const auto pin = parse_int(item);
+        if (!pin || *pin < 0 || *pin > kMaxPin) return false;
+        pins.push_back(*pin);
+    }
+    if (pins.empty() != text.empty() || pins.size() > 16) return false;
+    field = std::move(pins);
+    return true;
+}
+
+std::string show_pins(const std::vector<int>& pins) {
+    std::string out;
+    for (int pin : pins) out += (out.empty() ? "" : ",") + std::to_string(pin);
+    return out;
+}
+
+// One pin, or empty for none (-1).
+bool set_pin(int& field, std::string_view text) {
+    if (text.empty()) {
+        field = -1;
+        return true;
+    }
+    return set_int(field, text, 0, kMaxPin);
+}
+
+std::string show_pin(int pin) {
+    return pin < 0 ? "" : std::to_string(pin);
+}
+
+// [motozero] MotorNA / MotorNB / MotorNEnable: Part 0, 1, 2 of motor M (0-based).
+template <size_t M, int Part>
+int& motor_pin(Config& c) {
+    Config::Motozero::Motor& m = c.motozero.motors[M];
+    return Part == 0 ? m.a : Part == 1 ? m.b : m.enable;
+}
+template <size_t M, int Part>
+bool set_motor_pin(Draft& d, std::string_view v) {
+    return set_pin(motor_pin<M, Part>(d.config), v);
+}
+template <size_t M, int Part>
+std::string get_motor_pin(const Config& c) {
+    return show_pin(motor_pin<M, Part>(const_cast<Config&>(c)));
+}
+
 bool set_list(std::vector<std::string>& field, std::string_view text) {
     field = split_list(text);
     return true;
@@ -218,6 +268,7 @@ constexpr std::string_view kDelayForm = "a number of seconds 0..60";
 constexpr std::string_view kListForm = "a comma-separated list of commands";
 constexpr std::string_view kCommandForm =
     "a command line with balanced quotes (run without a shell)";
+constexpr std::string_view kPinForm = "a BCM pin number 0..1023";
 constexpr std::string_view kUrlForm =
     "a host name or a URL such as https://host:port (port 1..65535)";
 constexpr std::string_view kFollowerUrlForm =
@@ -470,6 +521,47 @@ const UsedKey kUsedKeys[] = {
     {"pca9685", "safe", "CHANNEL=TICKS pairs (ticks 0..4096, off or full)",
      [](Draft& d, std::string_view v) { return set_safe(d.config.pca9685.map, v, kPcaRules); },
      [](const Config& c) { return c.pca9685.map.safe_text; }, false},
+
+    {"l298n", "StepPinForward", "a comma-separated list of BOARD pin numbers (e.g. 12,16)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.forward, v); },
+     [](const Config& c) { return show_pins(c.l298n.forward); }, false},
+    {"l298n", "StepPinBackward", "a comma-separated list of BOARD pin numbers (e.g. 11,15)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.backward, v); },
+     [](const Config& c) { return show_pins(c.l298n.backward); }, false},
+    {"l298n", "StepPinLeft", "a comma-separated list of BOARD pin numbers (e.g. 15,12)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.left, v); },
+     [](const Config& c) { return show_pins(c.l298n.left); }, false},
+    {"l298n", "StepPinRight", "a comma-separated list of BOARD pin numbers (e.g. 11,16)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.right, v); },
+     [](const Config& c) { return show_pins(c.l298n.right); }, false},
+    {"l298n", "sleeptime", "a number of seconds 0.001..60",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.l298n.sleeptime, v, 0.001, 60);
+     },
+     [](const Config& c) { return show_double(c.l298n.sleeptime); }, false},
+    {"l298n", "rotatetimes", "a number 0.001..1000 (turns last sleeptime times this)",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.l298n.rotatetimes, v, 0.001, 1000);
+     },
+     [](const Config& c) { return show_double(c.l298n.rotatetimes); }, false},
+
+    {"motozero", "MotorDelay", "a number of seconds 0.001..60",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.motozero.motor_delay, v, 0.001, 60);
+     },
+     [](const Config& c) { return show_double(c.motozero.motor_delay); }, false},
+    {"motozero", "Motor1A", kPinForm, set_motor_pin<0, 0>, get_motor_pin<0, 0>, false},
+    {"motozero", "Motor1B", kPinForm, set_motor_pin<0, 1>, get_motor_pin<0, 1>, false},
+    {"motozero", "Motor1Enable", kPinForm, set_motor_pin<0, 2>, get_motor_pin<0, 2>, false},
+    {"motozero", "Motor2A", kPinForm, set_motor_pin<1, 0>, get_motor_pin<1, 0>, false},
+    {"motozero", "Motor2B", kPinForm, set_motor_pin<1, 1>, get_motor_pin<1, 1>, false},
+    {"motozero", "Motor2Enable", kPinForm, set_motor_pin<1, 2>, get_motor_pin<1, 2>, false},
+    {"motozero", "Motor3A", kPinForm, set_motor_pin<2, 0>, get_motor_pin<2, 0>, false},
+    {"motozero", "Motor3B", kPinForm, set_motor_pin<2, 1>, get_motor_pin<2, 1>, false},
+    {"motozero", "Motor3Enable", kPinForm, set_motor_pin<2, 2>, get_motor_pin<2, 2>, false},
+    {"motozero", "Motor4A", kPinForm, set_motor_pin<3, 0>, get_motor_pin<3, 0>, false},
+    {"motozero", "Motor4B", kPinForm, set_motor_pin<3, 1>, get_motor_pin<3, 1>, false},
+    {"motozero", "Motor4Enable", kPinForm, set_motor_pin<3, 2>, get_motor_pin<3, 2>, false},
 
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },

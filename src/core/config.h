@@ -2,6 +2,7 @@
 // with inih) plus robotd's own keys, with file:line diagnostics and --set overrides.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,20 @@ struct Config {
         int pwm_freq = 60;  // Hz
         OutputMap map;
     } pca9685;
+    // GPIO presets, the reference's keys. Pins go through [gpio] pin_map. Unset pins are
+    // empty / -1: the preset's check names each one it needs.
+    struct L298n {                                        // type l298n: BOARD pins
+        std::vector<int> forward, backward, left, right;  // StepPinForward, ... ("12,16")
+        double sleeptime = 0.2;                           // seconds F and B drive
+        double rotatetimes = 5;                           // L and R drive sleeptime * rotatetimes
+    } l298n;
+    struct Motozero {  // type motozero: BCM pins
+        struct Motor {
+            int a = -1, b = -1, enable = -1;  // MotorNA, MotorNB, MotorNEnable
+        };
+        std::array<Motor, 4> motors;
+        double motor_delay = 0.3;  // MotorDelay: seconds each command drives
+    } motozero;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

@@ -41,10 +41,6 @@ constexpr UnusedSection kUnusedKeys[] = {
      "charge_hours discharge_hours chargeCheckInterval chargeIONumber"},
     {"gopigo2", "drive_time turn_time"},
     {"gopigo3", "drive_time turn_time"},
-    {"l298n", "StepPinForward StepPinBackward StepPinLeft StepPinRight sleeptime rotatetimes"},
-    {"motozero",
-     "MotorDelay Motor1A Motor1B Motor1Enable Motor2A Motor2B Motor2Enable "
-     "Motor3A Motor3B Motor3Enable Motor4A Motor4B Motor4Enable"},
     {"pololu", "drivingSpeed"},
     {"mc33926", "drivingSpeed"},
     {"max7219", "ledrotate"},

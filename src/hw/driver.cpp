@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/text.h"
+#include "hw/gpio_driver.h"
 #include "hw/multi_driver.h"
 #include "hw/none_driver.h"
 #include "hw/pipe_driver.h"
@@ -35,6 +36,10 @@ const DriverType kDriverTypes[] = {
          if (!driver->start(error)) return nullptr;
          return driver;
      }},
+    {"gpio", check_gpio_driver, make_gpio_driver},
+    {"l298n", check_l298n_driver, make_l298n_driver},
+    {"motozero", check_motozero_driver, make_motozero_driver},
+    {"mdd10", check_mdd10_driver, make_mdd10_driver},
 };
 
 // Other names the reference client's configs use for the same driver.
