@@ -219,6 +219,21 @@ std::string get_motor_pin(const Config& c) {
     return show_pin(motor_pin<M, Part>(const_cast<Config&>(c)));
 }
 
+// [charge] line: "<chip>:<line>" (chip by name, label or path), or a BCM number; empty: off.
+bool set_charge_line(std::string& field, std::string_view text) {
+    const size_t colon = text.rfind(':');
+    if (!text.empty() && colon == std::string_view::npos) {
+        const auto pin = parse_int(text);
+        if (!pin || *pin < 0 || *pin > kMaxPin) return false;
+    } else if (!text.empty()) {
+        const auto line = parse_int(trim(text.substr(colon + 1)));
+        if (trim(text.substr(0, colon)).empty() || !line || *line < 0 || *line > 65535)
+            return false;
+    }
+    field = text;
+    return true;
+}
+
 bool set_list(std::vector<std::string>& field, std::string_view text) {
     field = split_list(text);
     return true;
@@ -562,6 +577,48 @@ const UsedKey kUsedKeys[] = {
     {"motozero", "Motor4A", kPinForm, set_motor_pin<3, 0>, get_motor_pin<3, 0>, false},
     {"motozero", "Motor4B", kPinForm, set_motor_pin<3, 1>, get_motor_pin<3, 1>, false},
     {"motozero", "Motor4Enable", kPinForm, set_motor_pin<3, 2>, get_motor_pin<3, 2>, false},
+
+    // The reference's charge keys (its motor_hat read them); the rest of [motor_hat] is the
+    // pca9685 presets'.
+    {"motor_hat", "chargeCheckInterval", "a whole number of seconds 1..3600",
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.charge.check_interval, v, 1, 3600);
+     },
+     [](const Config& c) { return std::to_string(c.charge.check_interval); }, false},
+    {"motor_hat", "chargeIONumber", "a BCM pin number 0..1023, or empty for none",
+     [](Draft& d, std::string_view v) { return set_pin(d.config.charge.io_number, v); },
+     [](const Config& c) { return show_pin(c.charge.io_number); }, false},
+
+    // robotd's own: charge sensing on any line.
+    {"charge", "line",
+     "CHIP:LINE (a chip's name, label or /dev path and a line offset), a BCM pin number, or "
+     "empty for none",
+     [](Draft& d, std::string_view v) { return set_charge_line(d.config.charge.line, v); },
+     [](const Config& c) { return c.charge.line; }, false},
+    {"charge", "active", "high or low (the input's level while charging)",
+     [](Draft& d, std::string_view v) {
+         const std::string a = lower(v);
+         if (a != "high" && a != "low") return false;
+         d.config.charge.active_high = a == "high";
+         return true;
+     },
+     [](const Config& c) { return std::string(c.charge.active_high ? "high" : "low"); }, false},
+    {"charge", "debounce_ms", "a whole number of milliseconds 0..10000",
+     [](Draft& d, std::string_view v) { return set_int(d.config.charge.debounce_ms, v, 0, 10000); },
+     [](const Config& c) { return std::to_string(c.charge.debounce_ms); }, false},
+    {"charge", "interval",
+     "a whole number of seconds 1..3600, or empty for [motor_hat] chargeCheckInterval",
+     [](Draft& d, std::string_view v) {
+         if (v.empty()) {
+             d.config.charge.interval = 0;
+             return true;
+         }
+         return set_int(d.config.charge.interval, v, 1, 3600);
+     },
+     [](const Config& c) {
+         return c.charge.interval == 0 ? std::string() : std::to_string(c.charge.interval);
+     },
+     false},
 
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },

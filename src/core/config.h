@@ -97,6 +97,15 @@ struct Config {
         std::array<Motor, 4> motors;
         double motor_delay = 0.3;  // MotorDelay: seconds each command drives
     } motozero;
+    // Charge sensing: on with [charge] line, or with type motor_hat and its chargeIONumber.
+    struct Charge {
+        std::string line;         // "<chip>:<line>", or a BCM number through the pin map
+        bool active_high = true;  // active = high: charging while the input is high
+        int debounce_ms = 50;     // the level must hold this long to count
+        int interval = 0;         // seconds between reports; 0: chargeCheckInterval
+        int io_number = -1;       // [motor_hat] chargeIONumber (BCM), -1: none
+        int check_interval = 5;   // [motor_hat] chargeCheckInterval, seconds
+    } charge;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

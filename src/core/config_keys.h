@@ -38,7 +38,7 @@ constexpr UnusedSection kUnusedKeys[] = {
     {"serial", "serial_device serial_name baud_rate"},
     {"motor_hat",
      "day_speed night_speed turning_speed forward left slow_for_low_battery "
-     "charge_hours discharge_hours chargeCheckInterval chargeIONumber"},
+     "charge_hours discharge_hours"},
     {"gopigo2", "drive_time turn_time"},
     {"gopigo3", "drive_time turn_time"},
     {"pololu", "drivingSpeed"},
