@@ -130,7 +130,7 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_TRUE(contains(msg, "[camera] type")) << msg;
     EXPECT_TRUE(contains(msg, "[tts] tts_volume")) << msg;
     EXPECT_TRUE(contains(msg, "[espeak] male")) << msg;
-    EXPECT_TRUE(contains(msg, "[motozero] MotorDelay, Motor1A")) << msg;
+    EXPECT_TRUE(contains(msg, "[motor_hat] day_speed")) << msg;
     EXPECT_TRUE(contains(msg, "[logging] log_file")) << msg;
     EXPECT_TRUE(contains(msg, "[misc] custom_hardware")) << msg;
     EXPECT_TRUE(contains(msg, "wpa_template")) << msg;
@@ -138,6 +138,8 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_TRUE(contains(msg, "[serial] serial_device, serial_name, baud_rate")) << msg;
     // Keys robotd reads are not in the list, nor the continuation lines of wpa_template.
     EXPECT_FALSE(contains(msg, "x_res")) << msg;
+    for (const char* read : {"[motozero]", "[l298n]", "chargeIONumber", "chargeCheckInterval"})
+        EXPECT_FALSE(contains(msg, read)) << read << ": " << msg;
     EXPECT_FALSE(contains(msg, "info_server")) << msg;
     EXPECT_FALSE(contains(msg, "update_config")) << msg;
 }
