@@ -34,7 +34,7 @@ CROSS_TOOLCHAIN_armhf="crossbuild-essential-armhf"
 # FFmpeg is not among them: the cross builds link a static FFmpeg built from Debian's source
 # (third_party/ffmpeg/build.sh), because Debian's :arm64/:armhf libav*-dev cannot be
 # co-installed here (Multi-Arch version skew) and would drag in mesa etc.
-CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev"
+CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev libgpiod-dev"
 # The virtual board (tests/vm): QEMU's aarch64 'virt' machine, cpio for its initramfs, socat
 # behind each guestfwd rule. Its arm64 kernel and busybox come as .debs (tests/vm/make-image.sh);
 # so do the headers, prebuilt kbuild tools and sources that tests/vm/build-modules.sh builds

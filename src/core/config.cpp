@@ -218,6 +218,71 @@ bool set_hold(Config::OutputMap& map, std::string_view text, const OutputRules& 
     return true;
 }
 
+// GPIO pin numbers: what a pin map or a chip can have (kGpioRules' range).
+constexpr int kMaxPin = 1023;
+
+// A comma list of pins, as the reference wrote l298n's pairs ("12,16"); empty: not set.
+bool set_pins(std::vector<int>& field, std::string_view text) {
+    std::vector<int> pins;
+    for (const std::string& item : split_list(text)) {
+        const auto pin = parse_int(item);
+        if (!pin || *pin < 0 || *pin > kMaxPin) return false;
+        pins.push_back(*pin);
+    }
+    if (pins.empty() != text.empty() || pins.size() > 16) return false;
+    field = std::move(pins);
+    return true;
+}
+
+std::string show_pins(const std::vector<int>& pins) {
+    std::string out;
+    for (int pin : pins) out += (out.empty() ? "" : ",") + std::to_string(pin);
+    return out;
+}
+
+// One pin, or empty for none (-1).
+bool set_pin(int& field, std::string_view text) {
+    if (text.empty()) {
+        field = -1;
+        return true;
+    }
+    return set_int(field, text, 0, kMaxPin);
+}
+
+std::string show_pin(int pin) {
+    return pin < 0 ? "" : std::to_string(pin);
+}
+
+// [motozero] MotorNA / MotorNB / MotorNEnable: Part 0, 1, 2 of motor M (0-based).
+template <size_t M, int Part>
+int& motor_pin(Config& c) {
+    Config::Motozero::Motor& m = c.motozero.motors[M];
+    return Part == 0 ? m.a : Part == 1 ? m.b : m.enable;
+}
+template <size_t M, int Part>
+bool set_motor_pin(Draft& d, std::string_view v) {
+    return set_pin(motor_pin<M, Part>(d.config), v);
+}
+template <size_t M, int Part>
+std::string get_motor_pin(const Config& c) {
+    return show_pin(motor_pin<M, Part>(const_cast<Config&>(c)));
+}
+
+// [charge] line: "<chip>:<line>" (chip by name, label or path), or a BCM number; empty: off.
+bool set_charge_line(std::string& field, std::string_view text) {
+    const size_t colon = text.rfind(':');
+    if (!text.empty() && colon == std::string_view::npos) {
+        const auto pin = parse_int(text);
+        if (!pin || *pin < 0 || *pin > kMaxPin) return false;
+    } else if (!text.empty()) {
+        const auto line = parse_int(trim(text.substr(colon + 1)));
+        if (trim(text.substr(0, colon)).empty() || !line || *line < 0 || *line > 65535)
+            return false;
+    }
+    field = text;
+    return true;
+}
+
 bool set_list(std::vector<std::string>& field, std::string_view text) {
     field = split_list(text);
     return true;
@@ -288,6 +353,7 @@ constexpr std::string_view kDirectionsForm =
     "or 0)";
 constexpr std::string_view kCommandForm =
     "a command line with balanced quotes (run without a shell)";
+constexpr std::string_view kPinForm = "a BCM pin number 0..1023";
 constexpr std::string_view kUrlForm =
     "a host name or a URL such as https://host:port (port 1..65535)";
 constexpr std::string_view kFollowerUrlForm =
@@ -629,6 +695,88 @@ const UsedKey kUsedKeys[] = {
     {"motor_hat", "address", "an I2C address 0x03..0x77",
      [](Draft& d, std::string_view v) { return set_i2c_address(d.config.motor_hat.address, v); },
      [](const Config& c) { return show_hex(c.motor_hat.address); }, false},
+    // The reference's charge keys (its motor_hat read them); the rest of [motor_hat] is the
+    // pca9685 presets'.
+    {"motor_hat", "chargeCheckInterval", "a whole number of seconds 1..3600",
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.charge.check_interval, v, 1, 3600);
+     },
+     [](const Config& c) { return std::to_string(c.charge.check_interval); }, false},
+    {"motor_hat", "chargeIONumber", "a BCM pin number 0..1023, or empty for none",
+     [](Draft& d, std::string_view v) { return set_pin(d.config.charge.io_number, v); },
+     [](const Config& c) { return show_pin(c.charge.io_number); }, false},
+
+    {"l298n", "StepPinForward", "a comma-separated list of BOARD pin numbers (e.g. 12,16)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.forward, v); },
+     [](const Config& c) { return show_pins(c.l298n.forward); }, false},
+    {"l298n", "StepPinBackward", "a comma-separated list of BOARD pin numbers (e.g. 11,15)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.backward, v); },
+     [](const Config& c) { return show_pins(c.l298n.backward); }, false},
+    {"l298n", "StepPinLeft", "a comma-separated list of BOARD pin numbers (e.g. 15,12)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.left, v); },
+     [](const Config& c) { return show_pins(c.l298n.left); }, false},
+    {"l298n", "StepPinRight", "a comma-separated list of BOARD pin numbers (e.g. 11,16)",
+     [](Draft& d, std::string_view v) { return set_pins(d.config.l298n.right, v); },
+     [](const Config& c) { return show_pins(c.l298n.right); }, false},
+    {"l298n", "sleeptime", "a number of seconds 0.001..60",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.l298n.sleeptime, v, 0.001, 60);
+     },
+     [](const Config& c) { return show_double(c.l298n.sleeptime); }, false},
+    {"l298n", "rotatetimes", "a number 0.001..1000 (turns last sleeptime times this)",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.l298n.rotatetimes, v, 0.001, 1000);
+     },
+     [](const Config& c) { return show_double(c.l298n.rotatetimes); }, false},
+
+    {"motozero", "MotorDelay", "a number of seconds 0.001..60",
+     [](Draft& d, std::string_view v) {
+         return set_seconds(d.config.motozero.motor_delay, v, 0.001, 60);
+     },
+     [](const Config& c) { return show_double(c.motozero.motor_delay); }, false},
+    {"motozero", "Motor1A", kPinForm, set_motor_pin<0, 0>, get_motor_pin<0, 0>, false},
+    {"motozero", "Motor1B", kPinForm, set_motor_pin<0, 1>, get_motor_pin<0, 1>, false},
+    {"motozero", "Motor1Enable", kPinForm, set_motor_pin<0, 2>, get_motor_pin<0, 2>, false},
+    {"motozero", "Motor2A", kPinForm, set_motor_pin<1, 0>, get_motor_pin<1, 0>, false},
+    {"motozero", "Motor2B", kPinForm, set_motor_pin<1, 1>, get_motor_pin<1, 1>, false},
+    {"motozero", "Motor2Enable", kPinForm, set_motor_pin<1, 2>, get_motor_pin<1, 2>, false},
+    {"motozero", "Motor3A", kPinForm, set_motor_pin<2, 0>, get_motor_pin<2, 0>, false},
+    {"motozero", "Motor3B", kPinForm, set_motor_pin<2, 1>, get_motor_pin<2, 1>, false},
+    {"motozero", "Motor3Enable", kPinForm, set_motor_pin<2, 2>, get_motor_pin<2, 2>, false},
+    {"motozero", "Motor4A", kPinForm, set_motor_pin<3, 0>, get_motor_pin<3, 0>, false},
+    {"motozero", "Motor4B", kPinForm, set_motor_pin<3, 1>, get_motor_pin<3, 1>, false},
+    {"motozero", "Motor4Enable", kPinForm, set_motor_pin<3, 2>, get_motor_pin<3, 2>, false},
+
+    // robotd's own: charge sensing on any line.
+    {"charge", "line",
+     "CHIP:LINE (a chip's name, label or /dev path and a line offset), a BCM pin number, or "
+     "empty for none",
+     [](Draft& d, std::string_view v) { return set_charge_line(d.config.charge.line, v); },
+     [](const Config& c) { return c.charge.line; }, false},
+    {"charge", "active", "high or low (the input's level while charging)",
+     [](Draft& d, std::string_view v) {
+         const std::string a = lower(v);
+         if (a != "high" && a != "low") return false;
+         d.config.charge.active_high = a == "high";
+         return true;
+     },
+     [](const Config& c) { return std::string(c.charge.active_high ? "high" : "low"); }, false},
+    {"charge", "debounce_ms", "a whole number of milliseconds 0..10000",
+     [](Draft& d, std::string_view v) { return set_int(d.config.charge.debounce_ms, v, 0, 10000); },
+     [](const Config& c) { return std::to_string(c.charge.debounce_ms); }, false},
+    {"charge", "interval",
+     "a whole number of seconds 1..3600, or empty for [motor_hat] chargeCheckInterval",
+     [](Draft& d, std::string_view v) {
+         if (v.empty()) {
+             d.config.charge.interval = 0;
+             return true;
+         }
+         return set_int(d.config.charge.interval, v, 1, 3600);
+     },
+     [](const Config& c) {
+         return c.charge.interval == 0 ? std::string() : std::to_string(c.charge.interval);
+     },
+     false},
 
     {"pipe", "path", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.pipe.path, v); },

@@ -2,6 +2,7 @@
 // with inih) plus robotd's own keys, with file:line diagnostics and --set overrides.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,29 @@ struct Config {
         int pos60 = 490;
         int neg60 = 100;
     } adafruit_pwm;
+    // GPIO presets, the reference's keys. Pins go through [gpio] pin_map. Unset pins are
+    // empty / -1: the preset's check names each one it needs.
+    struct L298n {                                        // type l298n: BOARD pins
+        std::vector<int> forward, backward, left, right;  // StepPinForward, ... ("12,16")
+        double sleeptime = 0.2;                           // seconds F and B drive
+        double rotatetimes = 5;                           // L and R drive sleeptime * rotatetimes
+    } l298n;
+    struct Motozero {  // type motozero: BCM pins
+        struct Motor {
+            int a = -1, b = -1, enable = -1;  // MotorNA, MotorNB, MotorNEnable
+        };
+        std::array<Motor, 4> motors;
+        double motor_delay = 0.3;  // MotorDelay: seconds each command drives
+    } motozero;
+    // Charge sensing: on with [charge] line, or with type motor_hat and its chargeIONumber.
+    struct Charge {
+        std::string line;         // "<chip>:<line>", or a BCM number through the pin map
+        bool active_high = true;  // active = high: charging while the input is high
+        int debounce_ms = 50;     // the level must hold this long to count
+        int interval = 0;         // seconds between reports; 0: chargeCheckInterval
+        int io_number = -1;       // [motor_hat] chargeIONumber (BCM), -1: none
+        int check_interval = 5;   // [motor_hat] chargeCheckInterval, seconds
+    } charge;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

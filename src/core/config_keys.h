@@ -36,13 +36,8 @@ constexpr UnusedSection kUnusedKeys[] = {
     {"adafruit_pwm", "more_debug"},
     {"owi_arm", ""},
     {"serial", "serial_device serial_name baud_rate"},
-    {"motor_hat", "chargeCheckInterval chargeIONumber"},
     {"gopigo2", "drive_time turn_time"},
     {"gopigo3", "drive_time turn_time"},
-    {"l298n", "StepPinForward StepPinBackward StepPinLeft StepPinRight sleeptime rotatetimes"},
-    {"motozero",
-     "MotorDelay Motor1A Motor1B Motor1Enable Motor2A Motor2B Motor2Enable "
-     "Motor3A Motor3B Motor3Enable Motor4A Motor4B Motor4Enable"},
     {"pololu", "drivingSpeed"},
     {"mc33926", "drivingSpeed"},
     {"max7219", "ledrotate"},

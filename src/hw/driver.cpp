@@ -5,6 +5,7 @@
 #include "core/text.h"
 #include "hw/adafruit_pwm.h"
 #include "hw/motor_hat.h"
+#include "hw/gpio_driver.h"
 #include "hw/multi_driver.h"
 #include "hw/none_driver.h"
 #include "hw/pca9685.h"
@@ -41,6 +42,10 @@ const DriverType kDriverTypes[] = {
     {"pca9685", check_pca9685_config, make_pca9685_driver},
     {"motor_hat", check_motor_hat_config, make_motor_hat_driver},
     {"adafruit_pwm", check_adafruit_pwm_config, make_adafruit_pwm_driver},
+    {"gpio", check_gpio_driver, make_gpio_driver},
+    {"l298n", check_l298n_driver, make_l298n_driver},
+    {"motozero", check_motozero_driver, make_motozero_driver},
+    {"mdd10", check_mdd10_driver, make_mdd10_driver},
 };
 
 // Other names the reference client's configs use for the same driver.

@@ -8,8 +8,11 @@
 
 namespace robotd {
 
-WritableWatch::WritableWatch(Loop& loop, std::function<void()> ready)
-    : loop_(loop), ready_(std::move(ready)), ready_timer_(loop, [this] { ready_(); }) {}
+WritableWatch::WritableWatch(Loop& loop, std::function<void()> ready, Want want)
+    : loop_(loop),
+      ready_(std::move(ready)),
+      want_(want),
+      ready_timer_(loop, [this] { ready_(); }) {}
 
 bool WritableWatch::arm(int fd) {
     if (fd < 0) return false;
@@ -29,8 +32,13 @@ bool WritableWatch::arm(int fd) {
         wsi_ = lws_adopt_descriptor_vhost_via_info(&desc);
         if (!wsi_) return false;
         fd_ = fd;
+        if (want_ == Want::Readable) return true;  // lws polls for POLLIN from the start
         // Only POLLOUT matters; a tty's input must not wake the loop.
         lws_rx_flow_control(wsi_, 0);
+    }
+    if (want_ == Want::Readable) {
+        lws_rx_flow_control(wsi_, 1);  // POLLIN again, now the owner has read what was there
+        return true;
     }
     lws_callback_on_writable(wsi_);
     return true;
@@ -52,6 +60,12 @@ void WritableWatch::handle(lws* wsi, lws_callback_reasons reason) {
     if (wsi != wsi_) return;
     switch (reason) {
         case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+            ready_timer_.start_ms(0);
+            break;
+        case LWS_CALLBACK_RAW_RX_FILE:
+            // lws leaves the reading to us: stop POLLIN (or it would call again at once) until
+            // the owner, outside this callback, has read and armed again.
+            lws_rx_flow_control(wsi, 0);
             ready_timer_.start_ms(0);
             break;
         case LWS_CALLBACK_RAW_CLOSE_FILE:

@@ -1,5 +1,5 @@
-// The app session: video status, the robot's address, exclusive control, settings changes,
-// VIDOFF/VIDON and reverse SSH.
+// The app session: video status, the robot's address, the charge state, exclusive control,
+// settings changes, VIDOFF/VIDON and reverse SSH.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -66,17 +66,21 @@ AppSession::AppSession(Loop& loop, Link& link, const Config& config, PolicyState
       media_(media),
       video_status_(loop, [this] { send_video_status(); }),
       ip_info_(loop, [this] { send_ip_information(); }),
-      reverse_ssh_(loop) {
+      reverse_ssh_(loop),
+      charge_(start_charge_sensing(loop, config,
+                                   [this](bool charging) { send_charge_state(charging); })) {
     reverse_ssh_.on_exit(
         [this](int status) { LOGI(log_, "app", "reverse ssh %s", describe_exit(status).c_str()); });
     link.on_connected([this] {
         link_.emit("identify_robot_id", sio::json_quote(config_.robot.robot_id));
         send_video_status();
         send_ip_information();
+        if (charge_) charge_->connected(true);
     });
     link.on_disconnected([this] {
         video_status_.cancel();
         ip_info_.cancel();
+        if (charge_) charge_->connected(false);
     });
     link.on("exclusive_control", [this](const cJSON* arg) { exclusive_control(arg); });
     link.on("robot_settings_changed", [this, &discovery](const cJSON*) {
@@ -104,6 +108,12 @@ void AppSession::send_ip_information() {
                                      .str("robot_id", config_.robot.robot_id)
                                      .text());
     ip_info_.start_ms(kIpInfoMs);
+}
+
+void AppSession::send_charge_state(bool charging) {
+    link_.emit(
+        "charge_state",
+        JsonObject().str("robot_id", config_.robot.robot_id).flag("charging", charging).text());
 }
 
 void AppSession::exclusive_control(const cJSON* arg) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "hw/charge_sensor.h"
 #include "net/child.h"
 #include "robot/chat.h"
 #include "robot/discovery.h"
@@ -49,8 +50,9 @@ void route_chat(Link& link, const Config& config, ChatHandler& chat, Discovery& 
 // user: message_removed, the woot room's chat, user_blocked and user_timeout.
 void route_user(Link& link, const Config& config, ChatHandler& chat);
 
-// app: video status every video_status_interval, the robot's address every minute,
-// exclusive control, settings changes, VIDOFF/VIDON and reverse SSH.
+// app: video status every video_status_interval, the robot's address every minute, the
+// charge state (when sensed) at each change and every chargeCheckInterval, exclusive
+// control, settings changes, VIDOFF/VIDON and reverse SSH.
 class AppSession {
   public:
     AppSession(Loop& loop, Link& link, const Config& config, PolicyState& policy,
@@ -61,6 +63,7 @@ class AppSession {
   private:
     void send_video_status();
     void send_ip_information();
+    void send_charge_state(bool charging);
     void exclusive_control(const cJSON* arg);
     void command(const cJSON* arg);
     void reverse_ssh(bool start);
@@ -72,6 +75,7 @@ class AppSession {
     const MediaControl& media_;
     Timer video_status_, ip_info_;
     Child reverse_ssh_;
+    std::unique_ptr<ChargeSensing> charge_;  // null: no charge line configured, or none found
 };
 
 // The first non-loopback IPv4 address of this machine (IPv6 when there is no IPv4), or

@@ -137,7 +137,6 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_TRUE(contains(msg, "[camera] type")) << msg;
     EXPECT_TRUE(contains(msg, "[tts] tts_volume")) << msg;
     EXPECT_TRUE(contains(msg, "[espeak] male")) << msg;
-    EXPECT_TRUE(contains(msg, "[motozero] MotorDelay, Motor1A")) << msg;
     EXPECT_TRUE(contains(msg, "[logging] log_file")) << msg;
     EXPECT_TRUE(contains(msg, "[misc] custom_hardware")) << msg;
     EXPECT_TRUE(contains(msg, "wpa_template")) << msg;
@@ -145,6 +144,9 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_TRUE(contains(msg, "[serial] serial_device, serial_name, baud_rate")) << msg;
     // Keys robotd reads are not in the list, nor the continuation lines of wpa_template.
     EXPECT_FALSE(contains(msg, "x_res")) << msg;
+    for (const char* read : {"[motozero]", "[l298n]", "[motor_hat]", "chargeIONumber",
+                             "chargeCheckInterval", "esc_forward"})
+        EXPECT_FALSE(contains(msg, read)) << read << ": " << msg;
     EXPECT_FALSE(contains(msg, "info_server")) << msg;
     EXPECT_FALSE(contains(msg, "update_config")) << msg;
 }
