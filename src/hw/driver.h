@@ -72,6 +72,11 @@ class Driver {
     }
 };
 
+// The config sections the drivers read: a change in one replaces the driver (SIGHUP).
+constexpr std::string_view kDriverSections[] = {"pipe",         "gpio",     "pca9685",
+                                                "l298n",        "motozero", "motor_hat",
+                                                "adafruit_pwm", "serial",   "mqtt_pub"};
+
 // The names `[robot] type` may list (a comma list drives several at once), as
 // --check-config and error messages name them: "none, pipe, ...".
 std::string driver_types_text();

@@ -64,6 +64,7 @@ AppSession::AppSession(Loop& loop, Link& link, const Config& config, PolicyState
       config_(config),
       policy_(policy),
       media_(media),
+      loop_(loop),
       video_status_(loop, [this] { send_video_status(); }),
       ip_info_(loop, [this] { send_ip_information(); }),
       reverse_ssh_(loop),
@@ -108,6 +109,13 @@ void AppSession::send_ip_information() {
                                      .str("robot_id", config_.robot.robot_id)
                                      .text());
     ip_info_.start_ms(kIpInfoMs);
+}
+
+void AppSession::restart_charge_sensing() {
+    charge_.reset();  // lets go of the line before the new config may ask for it
+    charge_ = start_charge_sensing(loop_, config_,
+                                   [this](bool charging) { send_charge_state(charging); });
+    if (charge_ && link_.client().connected()) charge_->connected(true);
 }
 
 void AppSession::send_charge_state(bool charging) {

@@ -110,8 +110,14 @@ void Robot::resolved(LookupId id) {
 void Robot::reconfigure(const Config& previous, const std::vector<std::string>& changed) {
     apply_policy();
     drive_.configure(config_);
-    if (has(changed, "robot.type") || has_section(changed, "pipe"))
+    if (has(changed, "robot.type") ||
+        std::any_of(std::begin(kDriverSections), std::end(kDriverSections),
+                    [&](std::string_view s) { return has_section(changed, s); }))
         drive_.replace_driver(config_, previous);
+    if (has(changed, "robot.type") || has_section(changed, "charge") ||
+        has(changed, "motor_hat.chargeIONumber") || has(changed, "motor_hat.chargeCheckInterval") ||
+        has(changed, "gpio.pin_map"))
+        app_session_.restart_charge_sensing();
 
     // A link whose server, Engine.IO mode or identity changed starts afresh (close, then
     // open with the new settings); one that only uses TLS reconnects when the TLS settings

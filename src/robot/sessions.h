@@ -60,6 +60,9 @@ class AppSession {
     AppSession(const AppSession&) = delete;
     AppSession& operator=(const AppSession&) = delete;
 
+    // The charge keys changed (SIGHUP): the old line is let go, the new one watched.
+    void restart_charge_sensing();
+
   private:
     void send_video_status();
     void send_ip_information();
@@ -73,6 +76,7 @@ class AppSession {
     const Config& config_;
     PolicyState& policy_;
     const MediaControl& media_;
+    Loop& loop_;
     Timer video_status_, ip_info_;
     Child reverse_ssh_;
     std::unique_ptr<ChargeSensing> charge_;  // null: no charge line configured, or none found
