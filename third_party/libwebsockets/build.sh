@@ -90,7 +90,7 @@ STAMP="$PREFIX/.robotd-lws-stamp"
 MBEDTLS_LIBDIR="/usr/lib/$TRIPLET"
 
 # Options (README.md says why). Client-side roles the daemon needs stay on: h1, ws, raw
-# file descriptors (signalfd adoption), http client; no HTTP/2, no event-lib plugins, no
+# file descriptors (signalfd adoption), http client, MQTT client (the mqtt_pub driver); no HTTP/2, no event-lib plugins, no
 # zlib/extensions, plain getaddrinfo DNS (honours /etc/hosts), mbedTLS for TLS.
 LWS_OPTIONS=(
   -DCMAKE_BUILD_TYPE=MinSizeRel
@@ -114,7 +114,7 @@ LWS_OPTIONS=(
   -DLWS_ROLE_H1=ON
   -DLWS_ROLE_WS=ON
   -DLWS_ROLE_RAW_FILE=ON
-  -DLWS_ROLE_MQTT=OFF
+  -DLWS_ROLE_MQTT=ON
   -DLWS_ROLE_DBUS=OFF
   -DLWS_WITH_HTTP2=OFF
   -DLWS_WITH_LIBUV=OFF
@@ -255,6 +255,8 @@ for sym in lws_create_context lws_create_vhost lws_client_connect_via_info lws_s
   echo "$defined" | grep -qx "$sym" || die "$LIB lacks $sym"
 done
 grep -q '^#define LWS_ROLE_RAW_FILE' "$PREFIX/include/lws_config.h" || die "LWS_ROLE_RAW_FILE not enabled"
+grep -q '^#define LWS_ROLE_MQTT' "$PREFIX/include/lws_config.h" || die "LWS_ROLE_MQTT not enabled"
+echo "$defined" | grep -qx lws_mqtt_client_send_publish || die "$LIB lacks lws_mqtt_client_send_publish"
 grep -q '^#define LWS_WITH_MBEDTLS' "$PREFIX/include/lws_config.h" || die "LWS_WITH_MBEDTLS not enabled"
 if grep -q '^#define LWS_WITH_HTTP2' "$PREFIX/include/lws_config.h"; then die "HTTP/2 enabled"; fi
 obj_dir="$(mktemp -d)"
