@@ -7,7 +7,8 @@
 #
 # Source: `apt-get source --download-only libwebsockets=$DEB_VERSION` into build/src/, every
 # file checked against SHA256SUMS beside this script, unpacked with dpkg-source -x (which
-# applies Debian's patch series) into build/src/libwebsockets-$LWS_VERSION/.
+# applies Debian's patch series), then robotd's own fixes (lws_patches below), into
+# build/src/libwebsockets-$LWS_VERSION/.
 # Output: build/<ARCH>/lws/include/libwebsockets.h, build/<ARCH>/lws/lib/libwebsockets.a;
 # link with: -lwebsockets -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 # Env: ROBOTD_NO_INSTALL_DEPS=1 skips toolchain/install-deps.sh (packages already there).
@@ -24,6 +25,38 @@ SRC_DIR="$SRC_CACHE/libwebsockets-$LWS_VERSION"
 
 die() { echo "lws: error: $*" >&2; exit 1; }
 
+# robotd's fixes to lws 4.1.6, applied on top of Debian's (empty) patch series; part of the
+# source stamp and of the options hash, so changing one rebuilds.
+# 1. The MQTT client role never starts TLS when lws uses mbedTLS: for "raw-ish" client
+#    connections (MQTT among them) the TLS tunnel is created only under OpenSSL, and the
+#    MQTT role then waits in LRS_WAITING_SSL for a handshake nobody began (the broker waits
+#    for a ClientHello; the connection times out). Start it the way the http client does.
+lws_patches() {
+  cat <<'EOF_PATCH'
+--- a/lib/roles/http/client/client-handshake.c
++++ b/lib/roles/http/client/client-handshake.c
+@@ -271,6 +271,18 @@
+ 			if (!strcmp(meth, "MQTT")) {
+ #if defined(LWS_WITH_TLS)
+ 				if (wsi->tls.use_ssl & LCCSCF_USE_SSL) {
++#if defined(LWS_WITH_MBEDTLS)
++					/*
++					 * The tls tunnel is only started above
++					 * for OpenSSL: start it here (it sends
++					 * the ClientHello), so the server's
++					 * answer lets the mqtt role go on.
++					 */
++					if (lws_client_create_tls(wsi, &cce, 1) ==
++							CCTLS_RETURN_ERROR)
++						goto failed;
++					lws_callback_on_writable(wsi);
++#endif
+ 					lwsi_set_state(wsi, LRS_WAITING_SSL);
+ 					return wsi;
+ 				}
+EOF_PATCH
+}
+
 # ---- arguments -----------------------------------------------------------------------
 ARCH=""; FORCE=0; UPDATE_SUMS=0
 for a in "$@"; do
@@ -31,7 +64,7 @@ for a in "$@"; do
     host|aarch64|armhf) ARCH="$a" ;;
     --force) FORCE=1 ;;
     --update-checksums) UPDATE_SUMS=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 host|aarch64|armhf [--force] | --update-checksums" >&2; exit 2 ;;
   esac
 done
@@ -149,6 +182,7 @@ options_hash() {
   {
     printf '%s\n' "$DEB_VERSION" "$ARCH" "${TOOLCHAIN_ARGS[@]}" "${LWS_OPTIONS[@]}"
     cat "$SUMS"
+    lws_patches
     [ "$ARCH" = host ] || cat "$TOP/toolchain/$ARCH.cmake" "$TOP/toolchain/debian-multiarch.cmake"
     { "$CC_CMD" --version 2>/dev/null || true; } | head -n 1
     grep -s "define MBEDTLS_VERSION_STRING " /usr/include/mbedtls/build_info.h /usr/include/mbedtls/version.h || true
@@ -175,7 +209,7 @@ HASH="$(options_hash)"
 mkdir -p "$SRC_CACHE"
 exec 8>"$SRC_CACHE/.lws.lock"
 flock 8
-sums_hash="$(sha256sum "$SUMS" | cut -d' ' -f1)"
+sums_hash="$({ cat "$SUMS"; lws_patches; } | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$SRC_DIR/.robotd-stamp" ] || [ "$(cat "$SRC_DIR/.robotd-stamp")" != "$sums_hash" ]; then
   need_fetch=0
   for f in $(sums_files); do [ -f "$SRC_CACHE/$f" ] || need_fetch=1; done
@@ -199,6 +233,8 @@ if [ ! -f "$SRC_DIR/.robotd-stamp" ] || [ "$(cat "$SRC_DIR/.robotd-stamp")" != "
   [ -n "$dsc" ] || die "no .dsc listed in $SUMS"
   (cd "$SRC_CACHE" && dpkg-source -x "$dsc" "$SRC_DIR.tmp") >"$SRC_CACHE/dpkg-source.log" 2>&1 ||
     { tail -n 20 "$SRC_CACHE/dpkg-source.log" >&2; die "dpkg-source -x $dsc failed"; }
+  lws_patches | patch -d "$SRC_DIR.tmp" -p1 --forward --quiet ||
+    die "robotd's patches to lws do not apply to $dsc"
   mv "$SRC_DIR.tmp" "$SRC_DIR"
   echo "$sums_hash" >"$SRC_DIR/.robotd-stamp"
 fi
