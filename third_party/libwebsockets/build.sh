@@ -31,6 +31,9 @@ die() { echo "lws: error: $*" >&2; exit 1; }
 #    connections (MQTT among them) the TLS tunnel is created only under OpenSSL, and the
 #    MQTT role then waits in LRS_WAITING_SSL for a handshake nobody began (the broker waits
 #    for a ClientHello; the connection times out). Start it the way the http client does.
+# 2. Its MQTT 3.1.1 CONNECT without user name or will ends with a stray 0 byte (an MQTT 5
+#    "no properties" length): the broker reads it as the start of the next packet, and
+#    mosquitto then swallows the client's first PUBLISH when it comes at once.
 lws_patches() {
   cat <<'EOF_PATCH'
 --- a/lib/roles/http/client/client-handshake.c
@@ -54,6 +57,25 @@ lws_patches() {
  					lwsi_set_state(wsi, LRS_WAITING_SSL);
  					return wsi;
  				}
+--- a/lib/roles/mqtt/client/client-mqtt-handshake.c
++++ b/lib/roles/mqtt/client/client-mqtt-handshake.c
+@@ -104,10 +104,13 @@
+ 			*p++ = 0;
+ 		}
+ 
+-		if ((c->conn_flags & ~LMQCFT_CLEAN_START) == 0) {
+-			*p++ = 0; /* no properties */
++		if ((c->conn_flags & ~LMQCFT_CLEAN_START) == 0)
++			/*
++			 * Nothing follows the client id: MQTT 3.1.1 has no
++			 * properties byte, and a stray one ends up read as
++			 * the start of the next packet.
++			 */
+ 			break;
+-		}
+ 		if (c->conn_flags & LMQCFT_WILL_FLAG) {
+ 			if (lws_mqtt_str_is_not_empty(c->will.topic)) {
+ 				lws_ser_wu16be(p, c->will.topic->len);
 EOF_PATCH
 }
 
