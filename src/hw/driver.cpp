@@ -1,5 +1,6 @@
 #include "hw/driver.h"
 
+#include "hw/mqtt_driver.h"
 #include "hw/none_driver.h"
 #include "hw/pipe_driver.h"
 
@@ -26,6 +27,12 @@ std::unique_ptr<Driver> make_driver(const Config& config, Loop& loop, Logger& lo
     if (type == "none") return std::make_unique<NoneDriver>(log);
     if (type == "pipe") {
         auto driver = std::make_unique<PipeDriver>(config.pipe, loop, log);
+        if (!driver->start(error)) return nullptr;
+        return driver;
+    }
+    if (type == "mqtt_pub") {
+        auto driver =
+            std::make_unique<MqttDriver>(config.mqtt_pub, mqtt_client_id(config), loop, log);
         if (!driver->start(error)) return nullptr;
         return driver;
     }
