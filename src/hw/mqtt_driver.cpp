@@ -261,7 +261,11 @@ int MqttDriver::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t
             forget_client(wsi, &conn_);
             std::string why = in && len ? std::string(static_cast<const char*>(in), len) : "";
             why = why.c_str();  // lws counts the terminator in some lengths
-            failed(why.empty() ? "connection failed" : why, false, false);
+            // The broker answered the CONNECT with a refusal (third_party's lws patch 3).
+            const std::string connack = "CONNACK: ";
+            const bool refused = why.compare(0, connack.size(), connack) == 0;
+            if (refused) why.erase(0, connack.size());
+            failed(why.empty() ? "connection failed" : why, false, refused);
             return 0;
         }
         case LWS_CALLBACK_MQTT_CLIENT_ESTABLISHED:
@@ -275,7 +279,7 @@ int MqttDriver::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t
             } else if (wsi == conn_) {
                 forget_client(wsi, &conn_);
                 // Closed after the CONNECT went out, before a CONNACK let us in: the broker
-                // said no (lws 4.1 does not pass on its reason code).
+                // said no without a reason code (a refusal with one is a CONNECTION_ERROR).
                 failed("it closed the connection instead of accepting the client", false,
                        reason == LWS_CALLBACK_MQTT_CLIENT_CLOSED);
             }

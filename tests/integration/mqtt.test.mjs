@@ -276,13 +276,14 @@ describe('mqtt_pub', () => {
         const broker = await startBroker({ users: { robot: 'right' } });
         const r = await robotdOn(peer, mqttConfig(peer, broker, { user: 'robot', password: 'wrong' }));
         try {
-            await r.wait(/ E mqtt: broker 127\.0\.0\.1:\d+ refused the connection .*check \[mqtt_pub\] user, password/);
+            await r.wait(/ E mqtt: broker 127\.0\.0\.1:\d+ refused the connection \(not authorized\): check \[mqtt_pub\] user, password/);
             // Three refusals at the broker: robotd tried again, and said nothing more.
             for (let seen = 0; seen < 3;) {
                 await broker.log.wait(/disconnected, not authorised/, { from: broker.log.lines.length, timeoutMs: 15000 });
                 seen = broker.log.count(/disconnected, not authorised/);
             }
             assert.equal(r.log.count(/ [EW] mqtt: /), 1, r.log.text());
+            assert.equal(r.log.count(/ E: /), 0, 'lws logs nothing of its own about it');
             await command(peer, 'F');
             await r.wait(/ W mqtt: command dropped \(broker not connected\)/);
         } finally {

@@ -34,6 +34,9 @@ die() { echo "lws: error: $*" >&2; exit 1; }
 # 2. Its MQTT 3.1.1 CONNECT without user name or will ends with a stray 0 byte (an MQTT 5
 #    "no properties" length): the broker reads it as the start of the next packet, and
 #    mosquitto then swallows the client's first PUBLISH when it comes at once.
+# 3. A broker's refusal (a CONNACK with a return code: bad user name or password, not
+#    authorized, ...) reached the client as a bare close, and lws logged an error of its
+#    own at every attempt: the client now gets CLIENT_CONNECTION_ERROR with the reason.
 lws_patches() {
   cat <<'EOF_PATCH'
 --- a/lib/roles/http/client/client-handshake.c
@@ -76,6 +79,47 @@ lws_patches() {
  		if (c->conn_flags & LMQCFT_WILL_FLAG) {
  			if (lws_mqtt_str_is_not_empty(c->will.topic)) {
  				lws_ser_wu16be(p, c->will.topic->len);
+--- a/lib/roles/mqtt/client/client-mqtt.c
++++ b/lib/roles/mqtt/client/client-mqtt.c
+@@ -359,7 +359,9 @@
+ 		else
+ 			n = lws_read_mqtt(wsi, ebuf.token, ebuf.len);
+ 		if (n < 0) {
+-			lwsl_err("%s: Parsing packet failed\n", __func__);
++			/* a refused CONNECT was told to the client already */
++			if (!wsi->already_did_cce)
++				lwsl_err("%s: Parsing packet failed\n", __func__);
+ 			goto fail;
+ 		}
+ 
+--- a/lib/roles/mqtt/mqtt.c
++++ b/lib/roles/mqtt/mqtt.c
+@@ -743,6 +743,25 @@
+ 			case 5:
+ 				par->reason = LMQCP_REASON_UNSUPPORTED_PROTOCOL +
+ 						par->conn_rc - 1;
++#if defined(LWS_WITH_CLIENT)
++				{
++					/*
++					 * Tell the client why the broker said
++					 * no: otherwise it only sees a close.
++					 */
++					static const char * const why[] = {
++						"CONNACK: unacceptable protocol version",
++						"CONNACK: identifier rejected",
++						"CONNACK: server unavailable",
++						"CONNACK: bad user name or password",
++						"CONNACK: not authorized",
++					};
++					const char *w = why[par->conn_rc - 1];
++
++					lws_inform_client_conn_fail(wsi, (void *)w,
++								    strlen(w));
++				}
++#endif
+ 				goto send_reason_and_close;
+ 			default:
+ 				lwsl_notice("%s: bad connack retcode\n", __func__);
 EOF_PATCH
 }
 
