@@ -36,7 +36,8 @@ async function startBroker({ port, dir = tempDir('robotd-mqtt-'), users = null, 
         // As root, mosquitto would switch to its own user, who cannot read this temp dir.
         `user ${userInfo().username}`,
         'log_dest stderr', 'log_type all',
-        'persistence true', `persistence_location ${dir}/`,
+        // Sessions survive a restart, even after SIGKILL: saved at every change.
+        'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'autosave_on_changes true',
         // A subscriber's persistent session keeps what came while it was away, QoS 0 too.
         'queue_qos0_messages true',
     ];
@@ -188,6 +189,7 @@ describe('mqtt_pub', () => {
         // A persistent session: the broker keeps what comes for the subscriber while it is
         // reconnecting after the restart, so the order it sees is the order published.
         const sub = await startSubscriber(broker, { persistent: true, id: 'robot-sub-restart' });
+        await broker.log.wait(/Saving in-memory database/);  // the subscription survives SIGKILL
         const r = await robotdOn(peer, mqttConfig(peer, broker, {}, { straight_delay: 5 }));
         try {
             await r.wait(/ I mqtt: connected to broker/);
@@ -195,9 +197,7 @@ describe('mqtt_pub', () => {
             await command(peer, 'F');
             assert.deepEqual(await sub.waitCount(2), ['stop', 'F']);
 
-            // SIGTERM: mosquitto then saves the subscriber's session, which it gets back on
-            // the restart (robotd sees the same end of its connection as with SIGKILL).
-            await broker.stop('SIGTERM');
+            await broker.stop('SIGKILL');
             await r.wait(/ W mqtt: broker 127\.0\.0\.1:\d+ went away \(connection closed\)/);
             const down = r.log.lines.length;
             await command(peer, 'B');  // dropped: nothing is queued for later but a stop
