@@ -130,7 +130,7 @@ for a in "$@"; do
     host|aarch64|armhf) ARCH="$a" ;;
     --force) FORCE=1 ;;
     --update-checksums) UPDATE_SUMS=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 host|aarch64|armhf [--force] | --update-checksums" >&2; exit 2 ;;
   esac
 done
