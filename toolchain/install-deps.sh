@@ -13,7 +13,9 @@ set -euo pipefail
 
 # --- package lists: add to these ------------------------------------------------------
 # Native packages: compilers, build tools, the libraries robotd links, test tools
-# (chromium: the browser test plays the stream in jsmpeg in headless /usr/bin/chromium).
+# (chromium: the browser test plays the stream in jsmpeg in headless /usr/bin/chromium;
+# mosquitto and mosquitto-clients: the mqtt_pub tests start their own broker and subscriber,
+# never the system service, which Debian's package enables but only an init system starts).
 HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates openssl curl
   dpkg-dev xz-utils
   libmbedtls-dev libcjson-dev libinih-dev
@@ -21,7 +23,8 @@ HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates op
   libasound2-dev libgpiod-dev
   nasm ffmpeg time
   clang libclang-rt-14-dev
-  chromium"
+  chromium
+  mosquitto mosquitto-clients"
 # Native packages needed by any cross build (whatever the target arch).
 CROSS_HOST_PACKAGES="qemu-user-static"
 # Per Debian arch: the cross compiler (native package) ...

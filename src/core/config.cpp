@@ -784,6 +784,52 @@ const UsedKey kUsedKeys[] = {
     {"pipe", "command", kCommandForm,
      [](Draft& d, std::string_view v) { return set_command(d.config.pipe.command, v); },
      [](const Config& c) { return c.pipe.command; }, false},
+
+    // The reference's [mqtt_pub] keys, then robotd's own.
+    {"mqtt_pub", "host", "a host name or address, without spaces",
+     [](Draft& d, std::string_view v) {
+         if (v.find_first_of(" \t/") != std::string_view::npos) return false;
+         return set_text(d.config.mqtt_pub.host, v);
+     },
+     [](const Config& c) { return c.mqtt_pub.host; }, false},
+    {"mqtt_pub", "port", "a port number 1..65535",
+     [](Draft& d, std::string_view v) { return set_int(d.config.mqtt_pub.port, v, 1, 65535); },
+     [](const Config& c) { return std::to_string(c.mqtt_pub.effective_port()); }, false},
+    // A PUBLISH names one topic: the subscribers' wildcards have no place in it.
+    {"mqtt_pub", "topic", "a topic name of 1..1024 characters without '+', '#' or NUL",
+     [](Draft& d, std::string_view v) {
+         if (v.size() > 1024 || v.find_first_of(std::string_view("+#\0", 3)) != v.npos)
+             return false;
+         return set_text(d.config.mqtt_pub.topic, v);
+     },
+     [](const Config& c) { return c.mqtt_pub.topic; }, false},
+    {"mqtt_pub", "user", "a user name of at most 1024 characters",
+     [](Draft& d, std::string_view v) {
+         return v.size() <= 1024 && set_text(d.config.mqtt_pub.user, v);
+     },
+     [](const Config& c) { return c.mqtt_pub.user; }, false},
+    {"mqtt_pub", "password", "a password of at most 1024 characters",
+     [](Draft& d, std::string_view v) {
+         return v.size() <= 1024 && set_text(d.config.mqtt_pub.password, v);
+     },
+     [](const Config& c) { return c.mqtt_pub.password; }, true},
+    {"mqtt_pub", "tls", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.mqtt_pub.tls, v); },
+     [](const Config& c) { return show_bool(c.mqtt_pub.tls); }, false},
+    // lws' MQTT client takes at most 23 characters, the length every MQTT 3.1.1 broker must
+    // accept.
+    {"mqtt_pub", "client_id",
+     "1..23 printable characters without spaces, or empty for robotd-<robot_id>",
+     [](Draft& d, std::string_view v) {
+         if (v.size() > 23 ||
+             !std::all_of(v.begin(), v.end(), [](char c) { return c > ' ' && c < 0x7f; }))
+             return false;
+         return set_text(d.config.mqtt_pub.client_id, v);
+     },
+     [](const Config& c) { return c.mqtt_pub.client_id; }, false},
+    {"mqtt_pub", "keepalive", "a whole number of seconds 5..3600",
+     [](Draft& d, std::string_view v) { return set_int(d.config.mqtt_pub.keepalive, v, 5, 3600); },
+     [](const Config& c) { return std::to_string(c.mqtt_pub.keepalive); }, false},
 };
 
 // Keys robotd parses (they are in the reference layout, and their values are checked) but

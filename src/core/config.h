@@ -142,6 +142,18 @@ struct Config {
         int io_number = -1;       // [motor_hat] chargeIONumber (BCM), -1: none
         int check_interval = 5;   // [motor_hat] chargeCheckInterval, seconds
     } charge;
+    // The mqtt_pub driver: host, port and topic are the reference client's keys.
+    struct MqttPub {
+        std::string host;       // the broker (a name or an address literal)
+        int port = 0;           // 0: 1883, or 8883 with tls
+        std::string topic;      // where each command goes (no wildcards)
+        std::string user;       // empty: no user name (nor password) is sent
+        std::string password;   // secret
+        bool tls = false;       // TLS through [misc] ca_file / secure_cert
+        std::string client_id;  // empty: robotd-<robot_id>
+        int keepalive = 60;     // seconds between pings when idle (the reference's paho default)
+        int effective_port() const { return port ? port : tls ? 8883 : 1883; }
+    } mqtt_pub;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

@@ -41,7 +41,6 @@ constexpr UnusedSection kUnusedKeys[] = {
     {"pololu", "drivingSpeed"},
     {"mc33926", "drivingSpeed"},
     {"max7219", "ledrotate"},
-    {"mqtt_pub", "host port topic"},
     {"messenger", "enable host port username password robot_name"},
     {"logging", "log_file file_level console_level max_size num_backup"},
     {"misc",

@@ -4,8 +4,9 @@
 
 #include "core/text.h"
 #include "hw/adafruit_pwm.h"
-#include "hw/motor_hat.h"
 #include "hw/gpio_driver.h"
+#include "hw/motor_hat.h"
+#include "hw/mqtt_driver.h"
 #include "hw/multi_driver.h"
 #include "hw/none_driver.h"
 #include "hw/pca9685.h"
@@ -46,6 +47,21 @@ const DriverType kDriverTypes[] = {
     {"l298n", check_l298n_driver, make_l298n_driver},
     {"motozero", check_motozero_driver, make_motozero_driver},
     {"mdd10", check_mdd10_driver, make_mdd10_driver},
+    {"mqtt_pub",
+     [](const Config& config) -> std::string {
+         if (config.mqtt_pub.host.empty())
+             return "[mqtt_pub] host is required for type mqtt_pub (the broker's name or address)";
+         if (config.mqtt_pub.topic.empty())
+             return "[mqtt_pub] topic is required for type mqtt_pub (where commands are published)";
+         return {};
+     },
+     [](const Config& config, Loop& loop, Logger& log,
+        std::string* error) -> std::unique_ptr<Driver> {
+         auto driver =
+             std::make_unique<MqttDriver>(config.mqtt_pub, mqtt_client_id(config), loop, log);
+         if (!driver->start(error)) return nullptr;
+         return driver;
+     }},
 };
 
 // Other names the reference client's configs use for the same driver.

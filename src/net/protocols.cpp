@@ -8,6 +8,7 @@ const char kProtoLoop[] = "robotd-loop";
 const char kProtoSio[] = "robotd-sio";
 const char kProtoUpload[] = "robotd-upload";
 const char kProtoWritable[] = "robotd-writable";
+const char kProtoMqtt[] = "robotd-mqtt";
 
 const lws_protocols* protocol_table() {
     // A constant table: lws keeps the pointer for the context's life.
@@ -19,6 +20,7 @@ const lws_protocols* protocol_table() {
         {kProtoSio, sio_client_callback, 0, 4096, 0, nullptr, 0},
         {kProtoUpload, upload_callback, 0, 0, 0, nullptr, 0},
         {kProtoWritable, writable_watch_callback, 0, 0, 0, nullptr, 0},
+        {kProtoMqtt, mqtt_driver_callback, 0, 0, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     return table;

@@ -12,6 +12,7 @@ extern const char kProtoLoop[];
 extern const char kProtoSio[];
 extern const char kProtoUpload[];
 extern const char kProtoWritable[];
+extern const char kProtoMqtt[];
 
 const lws_protocols* protocol_table();
 
@@ -22,5 +23,6 @@ int upload_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
 int loop_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 int writable_watch_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                             size_t len);
+int mqtt_driver_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
 
 }  // namespace robotd

@@ -7,7 +7,8 @@
 #
 # Source: `apt-get source --download-only libwebsockets=$DEB_VERSION` into build/src/, every
 # file checked against SHA256SUMS beside this script, unpacked with dpkg-source -x (which
-# applies Debian's patch series) into build/src/libwebsockets-$LWS_VERSION/.
+# applies Debian's patch series), then robotd's own fixes (lws_patches below), into
+# build/src/libwebsockets-$LWS_VERSION/.
 # Output: build/<ARCH>/lws/include/libwebsockets.h, build/<ARCH>/lws/lib/libwebsockets.a;
 # link with: -lwebsockets -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 # Env: ROBOTD_NO_INSTALL_DEPS=1 skips toolchain/install-deps.sh (packages already there).
@@ -23,6 +24,104 @@ SRC_CACHE="$TOP/build/src"
 SRC_DIR="$SRC_CACHE/libwebsockets-$LWS_VERSION"
 
 die() { echo "lws: error: $*" >&2; exit 1; }
+
+# robotd's fixes to lws 4.1.6, applied on top of Debian's (empty) patch series; part of the
+# source stamp and of the options hash, so changing one rebuilds.
+# 1. The MQTT client role never starts TLS when lws uses mbedTLS: for "raw-ish" client
+#    connections (MQTT among them) the TLS tunnel is created only under OpenSSL, and the
+#    MQTT role then waits in LRS_WAITING_SSL for a handshake nobody began (the broker waits
+#    for a ClientHello; the connection times out). Start it the way the http client does.
+# 2. Its MQTT 3.1.1 CONNECT without user name or will ends with a stray 0 byte (an MQTT 5
+#    "no properties" length): the broker reads it as the start of the next packet, and
+#    mosquitto then swallows the client's first PUBLISH when it comes at once.
+# 3. A broker's refusal (a CONNACK with a return code: bad user name or password, not
+#    authorized, ...) reached the client as a bare close, and lws logged an error of its
+#    own at every attempt: the client now gets CLIENT_CONNECTION_ERROR with the reason.
+lws_patches() {
+  cat <<'EOF_PATCH'
+--- a/lib/roles/http/client/client-handshake.c
++++ b/lib/roles/http/client/client-handshake.c
+@@ -271,6 +271,18 @@
+ 			if (!strcmp(meth, "MQTT")) {
+ #if defined(LWS_WITH_TLS)
+ 				if (wsi->tls.use_ssl & LCCSCF_USE_SSL) {
++#if defined(LWS_WITH_MBEDTLS)
++					/*
++					 * The tls tunnel is only started above
++					 * for OpenSSL: start it here (it sends
++					 * the ClientHello), so the server's
++					 * answer lets the mqtt role go on.
++					 */
++					if (lws_client_create_tls(wsi, &cce, 1) ==
++							CCTLS_RETURN_ERROR)
++						goto failed;
++					lws_callback_on_writable(wsi);
++#endif
+ 					lwsi_set_state(wsi, LRS_WAITING_SSL);
+ 					return wsi;
+ 				}
+--- a/lib/roles/mqtt/client/client-mqtt-handshake.c
++++ b/lib/roles/mqtt/client/client-mqtt-handshake.c
+@@ -104,10 +104,13 @@
+ 			*p++ = 0;
+ 		}
+ 
+-		if ((c->conn_flags & ~LMQCFT_CLEAN_START) == 0) {
+-			*p++ = 0; /* no properties */
++		if ((c->conn_flags & ~LMQCFT_CLEAN_START) == 0)
++			/*
++			 * Nothing follows the client id: MQTT 3.1.1 has no
++			 * properties byte, and a stray one ends up read as
++			 * the start of the next packet.
++			 */
+ 			break;
+-		}
+ 		if (c->conn_flags & LMQCFT_WILL_FLAG) {
+ 			if (lws_mqtt_str_is_not_empty(c->will.topic)) {
+ 				lws_ser_wu16be(p, c->will.topic->len);
+--- a/lib/roles/mqtt/client/client-mqtt.c
++++ b/lib/roles/mqtt/client/client-mqtt.c
+@@ -359,7 +359,9 @@
+ 		else
+ 			n = lws_read_mqtt(wsi, ebuf.token, ebuf.len);
+ 		if (n < 0) {
+-			lwsl_err("%s: Parsing packet failed\n", __func__);
++			/* a refused CONNECT was told to the client already */
++			if (!wsi->already_did_cce)
++				lwsl_err("%s: Parsing packet failed\n", __func__);
+ 			goto fail;
+ 		}
+ 
+--- a/lib/roles/mqtt/mqtt.c
++++ b/lib/roles/mqtt/mqtt.c
+@@ -743,6 +743,25 @@
+ 			case 5:
+ 				par->reason = LMQCP_REASON_UNSUPPORTED_PROTOCOL +
+ 						par->conn_rc - 1;
++#if defined(LWS_WITH_CLIENT)
++				{
++					/*
++					 * Tell the client why the broker said
++					 * no: otherwise it only sees a close.
++					 */
++					static const char * const why[] = {
++						"CONNACK: unacceptable protocol version",
++						"CONNACK: identifier rejected",
++						"CONNACK: server unavailable",
++						"CONNACK: bad user name or password",
++						"CONNACK: not authorized",
++					};
++					const char *w = why[par->conn_rc - 1];
++
++					lws_inform_client_conn_fail(wsi, (void *)w,
++								    strlen(w));
++				}
++#endif
+ 				goto send_reason_and_close;
+ 			default:
+ 				lwsl_notice("%s: bad connack retcode\n", __func__);
+EOF_PATCH
+}
 
 # ---- arguments -----------------------------------------------------------------------
 ARCH=""; FORCE=0; UPDATE_SUMS=0
@@ -90,7 +189,7 @@ STAMP="$PREFIX/.robotd-lws-stamp"
 MBEDTLS_LIBDIR="/usr/lib/$TRIPLET"
 
 # Options (README.md says why). Client-side roles the daemon needs stay on: h1, ws, raw
-# file descriptors (signalfd adoption), http client; no HTTP/2, no event-lib plugins, no
+# file descriptors (signalfd adoption), http client, MQTT client (the mqtt_pub driver); no HTTP/2, no event-lib plugins, no
 # zlib/extensions, plain getaddrinfo DNS (honours /etc/hosts), mbedTLS for TLS.
 LWS_OPTIONS=(
   -DCMAKE_BUILD_TYPE=MinSizeRel
@@ -114,7 +213,7 @@ LWS_OPTIONS=(
   -DLWS_ROLE_H1=ON
   -DLWS_ROLE_WS=ON
   -DLWS_ROLE_RAW_FILE=ON
-  -DLWS_ROLE_MQTT=OFF
+  -DLWS_ROLE_MQTT=ON
   -DLWS_ROLE_DBUS=OFF
   -DLWS_WITH_HTTP2=OFF
   -DLWS_WITH_LIBUV=OFF
@@ -149,6 +248,7 @@ options_hash() {
   {
     printf '%s\n' "$DEB_VERSION" "$ARCH" "${TOOLCHAIN_ARGS[@]}" "${LWS_OPTIONS[@]}"
     cat "$SUMS"
+    lws_patches
     [ "$ARCH" = host ] || cat "$TOP/toolchain/$ARCH.cmake" "$TOP/toolchain/debian-multiarch.cmake"
     { "$CC_CMD" --version 2>/dev/null || true; } | head -n 1
     grep -s "define MBEDTLS_VERSION_STRING " /usr/include/mbedtls/build_info.h /usr/include/mbedtls/version.h || true
@@ -175,7 +275,7 @@ HASH="$(options_hash)"
 mkdir -p "$SRC_CACHE"
 exec 8>"$SRC_CACHE/.lws.lock"
 flock 8
-sums_hash="$(sha256sum "$SUMS" | cut -d' ' -f1)"
+sums_hash="$({ cat "$SUMS"; lws_patches; } | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$SRC_DIR/.robotd-stamp" ] || [ "$(cat "$SRC_DIR/.robotd-stamp")" != "$sums_hash" ]; then
   need_fetch=0
   for f in $(sums_files); do [ -f "$SRC_CACHE/$f" ] || need_fetch=1; done
@@ -199,6 +299,8 @@ if [ ! -f "$SRC_DIR/.robotd-stamp" ] || [ "$(cat "$SRC_DIR/.robotd-stamp")" != "
   [ -n "$dsc" ] || die "no .dsc listed in $SUMS"
   (cd "$SRC_CACHE" && dpkg-source -x "$dsc" "$SRC_DIR.tmp") >"$SRC_CACHE/dpkg-source.log" 2>&1 ||
     { tail -n 20 "$SRC_CACHE/dpkg-source.log" >&2; die "dpkg-source -x $dsc failed"; }
+  lws_patches | patch -d "$SRC_DIR.tmp" -p1 --forward --quiet ||
+    die "robotd's patches to lws do not apply to $dsc"
   mv "$SRC_DIR.tmp" "$SRC_DIR"
   echo "$sums_hash" >"$SRC_DIR/.robotd-stamp"
 fi
@@ -255,6 +357,8 @@ for sym in lws_create_context lws_create_vhost lws_client_connect_via_info lws_s
   echo "$defined" | grep -qx "$sym" || die "$LIB lacks $sym"
 done
 grep -q '^#define LWS_ROLE_RAW_FILE' "$PREFIX/include/lws_config.h" || die "LWS_ROLE_RAW_FILE not enabled"
+grep -q '^#define LWS_ROLE_MQTT' "$PREFIX/include/lws_config.h" || die "LWS_ROLE_MQTT not enabled"
+echo "$defined" | grep -qx lws_mqtt_client_send_publish || die "$LIB lacks lws_mqtt_client_send_publish"
 grep -q '^#define LWS_WITH_MBEDTLS' "$PREFIX/include/lws_config.h" || die "LWS_WITH_MBEDTLS not enabled"
 if grep -q '^#define LWS_WITH_HTTP2' "$PREFIX/include/lws_config.h"; then die "HTTP/2 enabled"; fi
 obj_dir="$(mktemp -d)"
