@@ -62,6 +62,13 @@ struct Config {
         std::string path = "-";  // file or FIFO for the pipe driver's lines; "-" = stdout
         std::string command;     // or: a consumer started with this argv (no shell)
     } pipe;
+    struct Serial {  // the serial_board driver (reference keys)
+        std::string serial_device = "/dev/ttyACM0";
+        // Matched against USB serial devices' manufacturer, product and serial number (sysfs);
+        // a match overrides serial_device.
+        std::string serial_name;
+        int baud_rate = 9600;  // bit/s, a standard termios rate
+    } serial;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

@@ -35,7 +35,7 @@ constexpr UnusedSection kUnusedKeys[] = {
      "stay_on_dock annotated colour"},
     {"adafruit_pwm", "address pwm_freq more_debug"},
     {"owi_arm", ""},
-    {"serial", "serial_device serial_name baud_rate"},
+    {"serial", ""},
     {"motor_hat",
      "day_speed night_speed turning_speed forward left slow_for_low_battery "
      "charge_hours discharge_hours chargeCheckInterval chargeIONumber"},
