@@ -2,6 +2,7 @@
 
 #include "hw/none_driver.h"
 #include "hw/pipe_driver.h"
+#include "hw/serial_driver.h"
 
 namespace robotd {
 
@@ -27,6 +28,11 @@ std::unique_ptr<Driver> make_driver(const Config& config, Loop& loop, Logger& lo
     if (type == "pipe") {
         auto driver = std::make_unique<PipeDriver>(config.pipe, loop, log);
         if (!driver->start(error)) return nullptr;
+        return driver;
+    }
+    if (type == "serial_board" || type == "serial") {
+        auto driver = std::make_unique<SerialDriver>(config.serial, loop, log);
+        driver->start();
         return driver;
     }
     *error = "unknown robot type '" + type + "' (supported: " + driver_types_text() + ")";

@@ -61,7 +61,7 @@ class Driver {
 };
 
 // The `[robot] type` values this build can drive: make_driver's, and --check-config's list.
-constexpr std::string_view kDriverTypes[] = {"none", "pipe"};
+constexpr std::string_view kDriverTypes[] = {"none", "pipe", "serial_board", "serial"};
 bool driver_type_supported(std::string_view type);
 std::string driver_types_text();  // "none, pipe"
 
