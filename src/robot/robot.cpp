@@ -110,7 +110,8 @@ void Robot::resolved(LookupId id) {
 void Robot::reconfigure(const Config& previous, const std::vector<std::string>& changed) {
     apply_policy();
     drive_.configure(config_);
-    if (has(changed, "robot.type") || has_section(changed, "pipe"))
+    if (has(changed, "robot.type") || has_section(changed, "pipe") ||
+        has_section(changed, "serial"))
         drive_.replace_driver(config_, previous);
 
     // A link whose server, Engine.IO mode or identity changed starts afresh (close, then
