@@ -68,7 +68,10 @@ TEST(SerialConfig, OnlyStandardBaudRatesAreAccepted) {
             << r.diags[0].message;
         EXPECT_EQ(r.config.serial.baud_rate, 9600) << "unchanged";
     }
-    for (const int good : {50, 1200, 9600, 19200, 57600, 115200, 230400, 1000000, 4000000}) {
+    for (const int good :
+         {50,     75,     110,     134,     150,     200,     300,     600,     1200,    1800,
+          2400,   4800,   9600,    19200,   38400,   57600,   115200,  230400,  460800,  500000,
+          576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000}) {
         const ConfigResult r = parse_config(
             std::string(kRobot) + "[serial]\nbaud_rate=" + std::to_string(good) + "\n", "g.conf");
         ASSERT_TRUE(r.ok()) << dump(r);
