@@ -830,6 +830,26 @@ const UsedKey kUsedKeys[] = {
     {"mqtt_pub", "keepalive", "a whole number of seconds 5..3600",
      [](Draft& d, std::string_view v) { return set_int(d.config.mqtt_pub.keepalive, v, 5, 3600); },
      [](const Config& c) { return std::to_string(c.mqtt_pub.keepalive); }, false},
+    {"serial", "serial_device", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.serial.serial_device, v); },
+     [](const Config& c) { return c.serial.serial_device; }, false},
+    {"serial", "serial_name", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.serial.serial_name, v); },
+     [](const Config& c) { return c.serial.serial_name; }, false},
+    // The rates Linux termios names (B50..B4000000); any other needs BOTHER, which the
+    // reference firmware's boards never ask for.
+    {"serial", "baud_rate",
+     "a standard serial rate in bit/s: 50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, "
+     "4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, "
+     "1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000 or 4000000",
+     [](Draft& d, std::string_view v) {
+         return set_int_of(d.config.serial.baud_rate, v,
+                           {50,      75,      110,     134,     150,     200,    300,     600,
+                            1200,    1800,    2400,    4800,    9600,    19200,  38400,   57600,
+                            115200,  230400,  460800,  500000,  576000,  921600, 1000000, 1152000,
+                            1500000, 2000000, 2500000, 3000000, 3500000, 4000000});
+     },
+     [](const Config& c) { return std::to_string(c.serial.baud_rate); }, false},
 };
 
 // Keys robotd parses (they are in the reference layout, and their values are checked) but

@@ -154,6 +154,13 @@ struct Config {
         int keepalive = 60;     // seconds between pings when idle (the reference's paho default)
         int effective_port() const { return port ? port : tls ? 8883 : 1883; }
     } mqtt_pub;
+    struct Serial {  // the serial_board driver (reference keys)
+        std::string serial_device = "/dev/ttyACM0";
+        // Matched against USB serial devices' manufacturer, product and serial number (sysfs);
+        // a match overrides serial_device.
+        std::string serial_name;
+        int baud_rate = 9600;  // bit/s, a standard termios rate
+    } serial;
     struct Misc {
         Url info_server{"https", "letsrobot.tv", 443, ""};
         Url api_server{"https", "api.letsrobot.tv", 443, ""};

@@ -35,7 +35,6 @@ constexpr UnusedSection kUnusedKeys[] = {
      "stay_on_dock annotated colour"},
     {"adafruit_pwm", "more_debug"},
     {"owi_arm", ""},
-    {"serial", "serial_device serial_name baud_rate"},
     {"gopigo2", "drive_time turn_time"},
     {"gopigo3", "drive_time turn_time"},
     {"pololu", "drivingSpeed"},

@@ -11,6 +11,7 @@
 #include "hw/none_driver.h"
 #include "hw/pca9685.h"
 #include "hw/pipe_driver.h"
+#include "hw/serial_driver.h"
 
 namespace robotd {
 
@@ -60,6 +61,13 @@ const DriverType kDriverTypes[] = {
          auto driver =
              std::make_unique<MqttDriver>(config.mqtt_pub, mqtt_client_id(config), loop, log);
          if (!driver->start(error)) return nullptr;
+         return driver;
+     }},
+    {"serial_board", no_check,
+     [](const Config& config, Loop& loop, Logger& log, std::string*) -> std::unique_ptr<Driver> {
+         // A board that is not plugged in yet is retried, said in the log: not a start error.
+         auto driver = std::make_unique<SerialDriver>(config.serial, loop, log);
+         driver->start();
          return driver;
      }},
 };
