@@ -15,7 +15,8 @@ set -euo pipefail
 # Native packages: compilers, build tools, the libraries robotd links, test tools
 # (chromium: the browser test plays the stream in jsmpeg in headless /usr/bin/chromium;
 # mosquitto and mosquitto-clients: the mqtt_pub tests start their own broker and subscriber,
-# never the system service, which Debian's package enables but only an init system starts).
+# never the system service, which Debian's package enables but only an init system starts;
+# socat: the serial test's pseudo-terminal board).
 HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates openssl curl
   dpkg-dev xz-utils
   libmbedtls-dev libcjson-dev libinih-dev
@@ -24,7 +25,7 @@ HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates op
   nasm ffmpeg time
   clang libclang-rt-14-dev
   chromium
-  mosquitto mosquitto-clients"
+  mosquitto mosquitto-clients socat"
 # Native packages needed by any cross build (whatever the target arch).
 CROSS_HOST_PACKAGES="qemu-user-static"
 # Per Debian arch: the cross compiler (native package) ...
