@@ -182,6 +182,20 @@ TEST_F(GpioDriverTest, TheGenericMapSpansTwoChipsThroughThePinMapOrOneChipByOffs
     EXPECT_EQ(log().snapshot(), (Calls{"request gpiochip3 40 = 0", "set gpiochip3 1"}));
 }
 
+TEST_F(GpioDriverTest, HeldLinesStayThroughStopsEvenOnesNoCommandSets) {
+    // Line 9 is held but set by no command: it is requested (safe) like the others.
+    auto d = make("gpio", "[gpio]\nchip = robotd-sim\nLED = 4=1\nF = 5=1\nhold = 4,9\n");
+    ASSERT_TRUE(d);
+    d->command(cmd("LED"));
+    ASSERT_TRUE(wait_calls(2));
+    d->command(cmd("F"));
+    ASSERT_TRUE(wait_calls(3));
+    d->stop(cmd("stop"));
+    ASSERT_TRUE(wait_calls(4));
+    EXPECT_EQ(log().snapshot(), (Calls{"request robotd-sim 4,9,5 = 0,0,0", "set robotd-sim 1,0,0",
+                                       "set robotd-sim 1,0,1", "set robotd-sim 1,0,0"}));
+}
+
 TEST_F(GpioDriverTest, AVanishedChipIsALossAndTheReopenDrivesItSafeFirst) {
     auto d = make("gpio", "[gpio]\nchip = robotd-sim\nF = 5=1\n");
     ASSERT_TRUE(d);

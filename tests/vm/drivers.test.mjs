@@ -246,6 +246,32 @@ describe('drivers on the virtual board', { skip: missing || false }, () => {
         assert.deepEqual(end.slice(0, 2), [335, 400], 'neutral after exit');
     });
 
+    test('motor_hat,gpio at once: F to the HAT, LED_ON to a held GPIO line, every stop to both', async () => {
+        const bus = board.i2cBus;
+        const r = await start({ type: 'motor_hat,gpio', straight_delay: 3 }, {
+            motor_hat: { bus },
+            gpio: { chip: PL061, LED_ON: '7=1', LED_OFF: '7=0', hold: 7 },
+        });
+        try {
+            await driving(r);
+            await r.wait(/motor_hat: .*ready; outputs safe/, { timeoutMs: 30000 });
+            await command('LED_ON');
+            await until(() => levels(PL061), (l) => l[7] === 1, { what: 'the LED on' });
+            await command('F');
+            await until(() => board.i2cRegs(bus, 0x60), (g) => pcaChannels(g)[8] === 255 * 16, { what: 'F on the HAT' });
+            // The dead-man stop reaches both: the HAT releases, the held LED stays on.
+            await until(() => board.i2cRegs(bus, 0x60), (g) => pcaChannels(g)[8] === 0, { what: 'the HAT released' });
+            assert.equal((await levels(PL061))[7], 1, 'a held line keeps its level through a stop');
+        } catch (e) {
+            e.message += `\nrobotd's log:\n${r.log.text()}`;
+            throw e;
+        } finally {
+            await r.stop();
+        }
+        // The end sets even held lines safe.
+        assert.equal((await board.pl061())[7].level, 0);
+    });
+
     test('serial_board: found by serial_name on the USB adapter, f then stop, unplugged and back', async () => {
         const r = await start({ type: 'serial_board', straight_delay: 0.5 },
             { serial: { serial_name: 'qemu usb serial', baud_rate: 9600, serial_device: '/dev/ttyACM0' } });
