@@ -11,10 +11,10 @@
 #include "core/retry.h"
 #include "core/unique_fd.h"
 #include "hw/driver.h"
+#include "hw/line_sink.h"
 #include "net/child.h"
 #include "net/loop.h"
 #include "net/retry_timer.h"
-#include "net/writable_watch.h"
 
 namespace robotd {
 
@@ -33,12 +33,10 @@ struct PipeTimings {
     uint32_t flush_ms = Driver::kStopFlushMs;  // see ~PipeDriver
 };
 
-// Never blocks the loop: writes are non-blocking and a command or pointer line that cannot
-// be written whole at once is dropped and counted (nothing but a stop is queued, so a stuck
-// consumer costs no memory). A stop is held instead (see hw/driver.h) and goes out first when
-// the destination can take it: on writability, when a FIFO has a reader again, or to a
-// restarted consumer. Writing to a pipe whose reader is gone needs SIGPIPE ignored, as
-// robotd's main() does.
+// Never blocks the loop (hw/line_sink.h): a command or pointer line that cannot be written
+// whole at once is dropped and counted (nothing but a stop is queued, so a stuck consumer
+// costs no memory). A stop is held instead and goes out first when the destination can take
+// it: on writability, when a FIFO has a reader again, or to a restarted consumer.
 class PipeDriver : public Driver {
   public:
     PipeDriver(const Config::Pipe& config, Loop& loop, Logger& log, PipeTimings timings = {});
@@ -73,27 +71,17 @@ class PipeDriver : public Driver {
     void start_consumer();
     void consumer_exited(int status);
     void retry_now();
-    void send(const std::string& line, bool is_stop);
-    ssize_t put(const char* data, size_t size);
-    bool flush_backlog();
-    void hold(const std::string& stop, const char* why);
-    void wait_to_write(int error);
+    void write_failed(int error);
     void new_destination();
     void flush_before_going();
-    int sink_fd() const;
-    const char* no_sink_reason() const;
     void lost_reader();
-    void drop(const char* why);
-    void summarise_drops();
 
     Config::Pipe config_;
     Loop& loop_;
     Logger& log_;
     PipeTimings timings_;
     Sink sink_ = Sink::Stdout;
-    UniqueFd fd_;                     // Stdout, File, Fifo
-    bool poll_before_write_ = false;  // stdout we could not make non-blocking
-    bool is_socket_ = false;
+    UniqueFd fd_;                    // Stdout, File, Fifo
     std::vector<std::string> argv_;  // Consumer
     uint64_t wait_id_ = 0;           // waiting for a predecessor's consumer to be gone
     Child child_;
@@ -102,23 +90,7 @@ class PipeDriver : public Driver {
     uint64_t consumer_starts_ = 0;
     RetryTimer retry_;  // the one retry loop of this sink: FIFO reopen, consumer restart, rewrite
     Timer healthy_;     // a restarted consumer that keeps running: its recovery is logged
-    WritableWatch writable_;
-    Timer summary_timer_;
-
-    // Bytes owed to the destination before any new line: the rest of a line a short write
-    // began (sockets, full disks), and a held stop. held_stop_ is that stop whole, which a
-    // new destination (reopened FIFO, restarted consumer) gets first.
-    std::string backlog_;
-    std::string held_stop_;
-    bool greeting_ = false;  // held_stop_ is the stop a new reader gets first
-    int64_t held_since_us_ = 0;
-    std::string held_why_;
-
-    uint64_t written_ = 0;
-    uint64_t dropped_ = 0;
-    uint64_t merged_ = 0;
-    uint64_t unreported_drops_ = 0;
-    std::string drop_reason_;
+    LineSink out_;      // last: it lets go of the consumer's stdin before child_ closes it
 };
 
 }  // namespace robotd

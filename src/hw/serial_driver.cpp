@@ -24,7 +24,6 @@ constexpr const char* kTag = "serial";
 constexpr char kStop[] = "stop\r\n";
 constexpr const char* kNotOpen = "serial port not open";
 constexpr const char* kFull = "serial output buffer full";
-constexpr const char* kBehindStop = "a held stop goes first";
 constexpr const char* kBadCommand = "not a line the board's protocol can carry";
 // The reference firmware reads a short word per line; anything longer is not a command.
 constexpr size_t kMaxCommand = 128;
@@ -90,18 +89,16 @@ SerialDriver::SerialDriver(const Config::Serial& config, Loop& loop, Logger& log
                    describe_duration(mono_us() - open_started_us_).c_str());
           }),
       retry_(loop, options_.reopen, [this] { begin_open(); }),
-      writable_(loop, [this] { on_writable(); }),
-      summary_timer_(loop, [this] { summarise_drops(); }) {
+      hangup_(loop, [this] { on_hangup(); }),
+      out_(loop, log, {kTag, "command", "port", kFull, kNotOpen}, options_.summary_ms,
+           [this](int err) { vanished(strerror(err)); }) {
     wake_id_ = loop_.add_wake([this] { on_wake(); });
 }
 
 SerialDriver::~SerialDriver() {
     flush_before_going();
     loop_.remove_wake(wake_id_);
-    writable_.release();
-    if (unreported_drops_ > 0)
-        LOGW(log_, kTag, "%llu commands dropped (%s)",
-             static_cast<unsigned long long>(unreported_drops_), drop_reason_.c_str());
+    hangup_.release();
 }
 
 void SerialDriver::start() {
@@ -217,17 +214,12 @@ void SerialDriver::opened(UniqueFd fd, const std::string& path) {
              after_failures ? (" after " + retry_.outage_text()).c_str() : "");
     announced_ = false;
     // The watch stays armed while the port is open: lws sees a hangup (POLLHUP) on it.
-    if (!writable_.arm(fd_.get()))
+    if (!hangup_.arm(fd_.get()))
         LOGW(log_, kTag, "cannot watch %s; a hangup shows at the next write", path_.c_str());
     // Whatever the board was told before (by a robotd that died, on the port that went),
-    // it hears a stop before anything else; the rest of a line for the old port is void.
-    backlog_ = kStop;
-    if (!held_) {
-        held_ = true;
-        greeting_ = true;
-        held_since_us_ = mono_us();
-    }
-    flush_backlog();
+    // it hears a stop before anything else.
+    out_.attach(fd_.get(), kStop);
+    out_.flush();
 }
 
 void SerialDriver::open_failed(int err, const std::string& path, const std::string& error) {
@@ -248,11 +240,11 @@ void SerialDriver::open_failed(int err, const std::string& path, const std::stri
 }
 
 void SerialDriver::vanished(const std::string& why) {
-    writable_.release();
+    out_.detach();  // a held stop stays held: the reopened port gets it first
+    hangup_.release();
     fd_.reset();
     const std::string path = std::move(path_);
     path_.clear();
-    backlog_.clear();  // a held stop stays held: the reopened port gets it first
     const RetryPolicy::Step step = retry_.failed();
     const std::string rematch =
         config_.serial_name.empty() ? "" : "; serial_name is matched again on each try";
@@ -274,141 +266,21 @@ void SerialDriver::command(const DriveCommand& c) {
         return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
     });
     if (word.empty() || word.size() > kMaxCommand || !printable) {
-        drop(kBadCommand);
+        out_.drop(kBadCommand);
         return;
     }
-    send(word + "\r\n", false);
+    out_.send(word + "\r\n", false);
 }
 
 void SerialDriver::stop(const DriveCommand&) {
-    send(kStop, true);
+    out_.send(kStop, true);
 }
 
 DriverStats SerialDriver::stats() const {
-    DriverStats s;
-    s.written = written_;
-    s.dropped = dropped_;
-    s.merged = merged_;
-    s.stop_held = held_;
-    return s;
+    return out_.stats();
 }
 
-ssize_t SerialDriver::put(const char* data, size_t size) {
-    ssize_t n;
-    do {
-        n = write(fd_.get(), data, size);
-    } while (n < 0 && errno == EINTR);
-    if (n == 0 && size > 0) errno = EAGAIN;
-    return n;
-}
-
-void SerialDriver::send(const std::string& line, bool is_stop) {
-    if (!flush_backlog()) {
-        // Something is owed (a held stop, the rest of a line), or the port is not open.
-        if (is_stop)
-            hold(fd_.valid() ? kFull : kNotOpen);
-        else
-            drop(!fd_.valid() ? kNotOpen : held_ ? kBehindStop : kFull);
-        return;
-    }
-    if (!fd_.valid()) {
-        if (is_stop)
-            hold(kNotOpen);
-        else
-            drop(kNotOpen);
-        return;
-    }
-    const ssize_t n = put(line.data(), line.size());
-    const int err = errno;
-    if (n == static_cast<ssize_t>(line.size())) {
-        ++written_;
-        return;
-    }
-    if (n > 0) {
-        // The rest goes before anything else, or the board would read two lines run together.
-        backlog_ = line.substr(static_cast<size_t>(n));
-        if (is_stop) {
-            held_ = true;
-            greeting_ = false;
-            held_since_us_ = mono_us();
-        } else {
-            ++written_;
-        }
-        writable_.arm(fd_.get());
-        return;
-    }
-    if (err == EAGAIN || err == EWOULDBLOCK) {
-        if (is_stop) {
-            hold(kFull);
-            writable_.arm(fd_.get());
-        } else {
-            drop(kFull);
-        }
-        return;
-    }
-    // EIO, ENXIO, ENODEV: the device went (and anything else: a reopen is the remedy).
-    vanished(strerror(err));
-    if (is_stop)
-        hold(kNotOpen);
-    else
-        drop(kNotOpen);
-}
-
-void SerialDriver::hold(const char* why) {
-    if (held_) {
-        // The one held says the same and goes first (a new port's stop now stands for this
-        // one, and is counted as it).
-        if (greeting_)
-            greeting_ = false;
-        else
-            ++merged_;
-        return;
-    }
-    held_ = true;
-    greeting_ = false;
-    held_since_us_ = mono_us();
-    if (fd_.valid()) {
-        backlog_ += kStop;
-        LOGW(log_, kTag,
-             "stop held (%s): it goes out first as soon as the port takes it; commands are "
-             "dropped until then",
-             why);
-    } else {
-        // The port's loss was logged: the stop goes first to the port when it is back.
-        LOGD(log_, kTag, "stop held (%s)", why);
-    }
-}
-
-bool SerialDriver::flush_backlog() {
-    // No port: a held stop waits for the reopen, which delivers it first.
-    if (!fd_.valid()) return !held_;
-    while (!backlog_.empty()) {
-        const ssize_t n = put(backlog_.data(), backlog_.size());
-        if (n > 0) {
-            backlog_.erase(0, static_cast<size_t>(n));
-            continue;
-        }
-        const int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
-            writable_.arm(fd_.get());
-        } else {
-            vanished(strerror(err));
-        }
-        return false;
-    }
-    if (held_) {
-        if (!greeting_) {
-            ++written_;
-            LOGI(log_, kTag, "held stop delivered after %s",
-                 describe_duration(mono_us() - held_since_us_).c_str());
-        }
-        held_ = false;
-        greeting_ = false;
-    }
-    return true;
-}
-
-void SerialDriver::on_writable() {
+void SerialDriver::on_hangup() {
     if (!fd_.valid()) return;
     pollfd p{fd_.get(), POLLOUT, 0};
     if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL))) {
@@ -416,19 +288,19 @@ void SerialDriver::on_writable() {
         return;
     }
     // lws closed the watch for some other reason: keep watching for the hangup.
-    if (!writable_.armed()) writable_.arm(fd_.get());
-    flush_backlog();
+    if (!hangup_.armed()) hangup_.arm(fd_.get());
 }
 
 void SerialDriver::flush_before_going() {
     const int64_t deadline = mono_us() + int64_t(options_.flush_ms) * 1000;
+    const bool held = out_.stats().stop_held;
     slow_open_.cancel();
     if (job_) {
         bool done;
         {
             std::unique_lock<std::mutex> lock(job_->mutex);
             // A held stop is worth waiting for the open (up to the deadline); nothing else is.
-            if (held_)
+            if (held)
                 job_->cv.wait_until(
                     lock,
                     std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.flush_ms),
@@ -441,18 +313,14 @@ void SerialDriver::flush_before_going() {
             if (job_->fd.valid()) {
                 fd_ = std::move(job_->fd);
                 path_ = job_->path;
-                backlog_ = kStop;
-                if (!held_) {
-                    held_ = true;
-                    greeting_ = true;
-                }
+                out_.attach(fd_.get(), kStop);
             }
         } else {
             // Never joined (robotd would hang on the kernel) nor in the way: the thread owns
             // its job, closes the port if it ever opens it, and wakes nobody.
             opener_.detach();
             const int64_t took_us = mono_us() - open_started_us_;
-            if (took_us >= int64_t(options_.slow_open_ms) * 1000 || held_)
+            if (took_us >= int64_t(options_.slow_open_ms) * 1000 || held)
                 LOGW(log_, kTag,
                      "opening the serial port has not returned after %s (a wedged USB adapter?); "
                      "leaving it behind",
@@ -462,35 +330,8 @@ void SerialDriver::flush_before_going() {
         }
         job_.reset();
     }
-    writable_.release();
-    const char* why = "timed out";
-    while (fd_.valid() && !backlog_.empty()) {
-        const int64_t left_ms = (deadline - mono_us() + 999) / 1000;
-        if (left_ms <= 0) break;
-        pollfd p{fd_.get(), POLLOUT, 0};
-        if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) continue;
-        if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
-            why = "hung up";
-            break;
-        }
-        const ssize_t n = put(backlog_.data(), backlog_.size());
-        if (n > 0) {
-            backlog_.erase(0, static_cast<size_t>(n));
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            why = strerror(errno);
-            break;
-        }
-    }
-    if (!held_) return;
-    const bool counted = !greeting_;
-    if (fd_.valid() && backlog_.empty()) {
-        held_ = false;
-        if (!counted) return;
-        ++written_;
-        LOGI(log_, kTag, "held stop delivered after %s, as the driver goes",
-             describe_duration(mono_us() - held_since_us_).c_str());
-        return;
-    }
+    const int err = out_.flush_until(deadline);
+    if (err == 0 || !out_.stats().stop_held) return;
     if (!fd_.valid()) {
         LOGW(log_, kTag,
              "a held stop could not be delivered: the serial port is not open (motors "
@@ -500,27 +341,10 @@ void SerialDriver::flush_before_going() {
     LOGE(log_, kTag,
          "a held stop could not be delivered to %s within %s (%s); the board keeps its last "
          "command until it gets one",
-         path_.c_str(), in_ms(options_.flush_ms).c_str(), why);
-}
-
-void SerialDriver::drop(const char* why) {
-    ++dropped_;
-    drop_reason_ = why;
-    if (summary_timer_.armed()) {
-        ++unreported_drops_;
-        return;
-    }
-    LOGW(log_, kTag, "command dropped (%s); further drops are summarised every %g s", why,
-         options_.summary_ms / 1000.0);
-    summary_timer_.start_ms(options_.summary_ms);
-}
-
-void SerialDriver::summarise_drops() {
-    if (unreported_drops_ == 0) return;  // quiet for a whole period: the next drop logs anew
-    LOGW(log_, kTag, "%llu commands dropped (%s)",
-         static_cast<unsigned long long>(unreported_drops_), drop_reason_.c_str());
-    unreported_drops_ = 0;
-    summary_timer_.start_ms(options_.summary_ms);
+         path_.c_str(), in_ms(options_.flush_ms).c_str(),
+         err == ETIMEDOUT ? "timed out"
+         : err == EPIPE   ? "hung up"
+                          : strerror(err));
 }
 
 }  // namespace robotd

@@ -14,6 +14,7 @@
 #include "core/retry.h"
 #include "core/unique_fd.h"
 #include "hw/driver.h"
+#include "hw/line_sink.h"
 #include "net/loop.h"
 #include "net/retry_timer.h"
 #include "net/writable_watch.h"
@@ -37,12 +38,12 @@ struct SerialOptions {
 
 // Never blocks the loop. Finding the port (serial_name in sysfs), open() and the termios
 // set-up are device calls that can stall, so each attempt runs on a one-shot thread that
-// hands its result back through Loop::add_wake. Writes are non-blocking on the loop: a
-// command that the port's output buffer cannot take at once is dropped and counted; a stop
-// is held and goes out first on writability (net/writable_watch.h), which also tells of a
-// hangup. A port that goes (EIO, ENXIO, ENODEV, POLLHUP: a USB adapter unplugged) is one
-// log line, then reopened on the backoff, serial_name matched again each time (the adapter
-// may come back as another ttyUSB). Every port opened gets "stop\r\n" before anything else.
+// hands its result back through Loop::add_wake. Writes never block the loop (hw/line_sink.h):
+// a command that the port's output buffer cannot take at once is dropped and counted; a stop
+// is held and goes out first. A watch on the port tells of a hangup. A port that goes (EIO, ENXIO,
+// ENODEV, POLLHUP: a USB adapter unplugged) is one log line, then reopened on the backoff,
+// serial_name matched again each time (the adapter may come back as another ttyUSB). Every port
+// opened gets "stop\r\n" before anything else.
 class SerialDriver : public Driver {
   public:
     SerialDriver(const Config::Serial& config, Loop& loop, Logger& log, SerialOptions options = {});
@@ -79,15 +80,9 @@ class SerialDriver : public Driver {
     void opened(UniqueFd fd, const std::string& path);
     void open_failed(int err, const std::string& path, const std::string& error);
     void note_match(const std::string& text, bool matched);
-    void send(const std::string& line, bool is_stop);
-    ssize_t put(const char* data, size_t size);
-    bool flush_backlog();
-    void hold(const char* why);
-    void on_writable();
+    void on_hangup();
     void vanished(const std::string& why);
     void flush_before_going();
-    void drop(const char* why);
-    void summarise_drops();
 
     Config::Serial config_;
     Loop& loop_;
@@ -104,24 +99,10 @@ class SerialDriver : public Driver {
     std::string path_;
     RetryTimer retry_;
     bool announced_ = false;  // the outage was logged (First or Summary): its end is too
-    WritableWatch writable_;  // writability, and the port's hangup (it closes the watch)
-    Timer summary_timer_;
+    WritableWatch hangup_;    // armed while the port is open: lws closes it on a hangup
     std::string last_match_;  // the serial_name outcome last logged
-
-    // Bytes owed to the port before any new line: the rest of a line a short write began,
-    // and a held stop. greeting_: the stop owed is the one a newly opened port gets, not a
-    // caller's (not counted, not logged when it goes out).
-    std::string backlog_;
-    bool held_ = false;
-    bool greeting_ = false;
-    int64_t held_since_us_ = 0;
-
     uint64_t opens_ = 0;
-    uint64_t written_ = 0;
-    uint64_t dropped_ = 0;
-    uint64_t merged_ = 0;
-    uint64_t unreported_drops_ = 0;
-    std::string drop_reason_;
+    LineSink out_;
 };
 
 }  // namespace robotd
