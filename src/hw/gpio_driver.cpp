@@ -132,6 +132,7 @@ std::vector<int> outputs_of(const GpioPlan& plan) {
         if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
     };
     for (const OutputSet& s : plan.safe) use(s.output);
+    for (const int h : plan.hold) use(h);
     for (const OutputCommand& c : plan.commands)
         for (const OutputStep& step : c.steps)
             for (const OutputSet& s : step.sets) use(s.output);
@@ -156,6 +157,7 @@ bool gpio_plan(std::string_view type, const Config& config, GpioPlan* plan, std:
         }
         plan->commands = config.gpio.map.commands;
         plan->safe = config.gpio.map.safe;
+        plan->hold = config.gpio.map.hold;
         plan->chip = config.gpio.chip;
         plan->numbering =
             config.gpio.numbering == "board" ? PinNumbering::Board : PinNumbering::Bcm;
@@ -232,7 +234,8 @@ std::unique_ptr<MapDriver> make_gpio_type(std::string_view type, const Config& c
             std::vector<GpioLine> device_lines;
             for (int o : used) device_lines.push_back(line_of.at(o));
             return std::make_unique<GpioDevice>(api, std::move(device_lines));
-        });
+        },
+        plan.hold);
     driver->start();
     return driver;
 }

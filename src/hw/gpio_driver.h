@@ -19,7 +19,8 @@ namespace robotd {
 struct GpioPlan {
     std::vector<OutputCommand> commands;
     std::vector<OutputSet> safe;
-    std::string chip;  // set: the outputs are this chip's line offsets; else pins
+    std::vector<int> hold;  // outputs a stop leaves as they are ([gpio] hold)
+    std::string chip;       // set: the outputs are this chip's line offsets; else pins
     PinNumbering numbering = PinNumbering::Bcm;
     std::string pin_map;  // [gpio] pin_map: every type's pins go through it
 };
