@@ -54,7 +54,7 @@ const DriverType kDriverTypes[] = {
              return "[mqtt_pub] host is required for type mqtt_pub (the broker's name or address)";
          if (config.mqtt_pub.topic.empty())
              return "[mqtt_pub] topic is required for type mqtt_pub (where commands are published)";
-         return {};
+         return mqtt_connect_error(config.mqtt_pub, mqtt_client_id(config));
      },
      [](const Config& config, Loop& loop, Logger& log,
         std::string* error) -> std::unique_ptr<Driver> {

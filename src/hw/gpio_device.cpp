@@ -31,6 +31,7 @@ std::vector<int> GpioDevice::levels_of(const Chip& chip, const DeviceWorker::Out
 
 bool GpioDevice::open(const DeviceWorker::Outputs& safe, std::string* error) {
     close();
+    safe_ = safe;
     for (Chip& c : chips_) {
         // The request itself sets the safe levels: a line left high by a killed robotd is
         // low again the moment it is ours.
@@ -52,14 +53,23 @@ bool GpioDevice::apply(const DeviceWorker::Outputs& out, std::string* error) {
             return false;
         }
         if (levels == c.levels) continue;  // one ioctl less on the other chips
-        if (!c.request->set(levels, error)) return false;
+        if (!c.request->set(levels, error)) {
+            c.request.reset();  // no good any more; close() sets the other chips safe
+            return false;
+        }
         c.levels = std::move(levels);
     }
     return true;
 }
 
 void GpioDevice::close() {
-    for (Chip& c : chips_) c.request.reset();
+    for (Chip& c : chips_) {
+        if (!c.request) continue;
+        std::vector<int> safe = levels_of(c, safe_);
+        std::string error;  // best effort: the chip may be going too
+        if (safe != c.levels) c.request->set(safe, &error);
+        c.request.reset();
+    }
 }
 
 }  // namespace robotd

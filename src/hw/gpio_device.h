@@ -21,6 +21,8 @@ class GpioDevice : public DeviceWorker::Device {
     std::string describe() const override { return describe_; }
     bool open(const DeviceWorker::Outputs& safe, std::string* error) override;
     bool apply(const DeviceWorker::Outputs& out, std::string* error) override;
+    // Sets the lines of every chip still open safe, then releases them: the kernel keeps a
+    // released line at its last level, and a chip that failed must not leave another driven.
     void close() override;
 
   private:
@@ -35,6 +37,7 @@ class GpioDevice : public DeviceWorker::Device {
 
     std::shared_ptr<GpioApi> api_;
     std::vector<Chip> chips_;  // in first-use order
+    DeviceWorker::Outputs safe_;
     std::string describe_;
 };
 

@@ -44,6 +44,22 @@ std::string mqtt_client_id(const Config& config) {
     return prefix + id;
 }
 
+std::string mqtt_connect_error(const Config::MqttPub& config, const std::string& client_id) {
+    // lws_mqtt_client_send_connect(): 10 bytes of variable header and 2 + id, then 2 + user
+    // and 2 + password when sent; the remaining length (a uint8_t there) plus the fixed
+    // header (1 byte and a 2-byte length from 128 on) must fit 256 bytes: at most 253.
+    constexpr size_t kMaxRemaining = 253;
+    size_t remaining = 12 + client_id.size();
+    if (!config.user.empty())
+        remaining +=
+            2 + config.user.size() + (config.password.empty() ? 0 : 2 + config.password.size());
+    if (remaining <= kMaxRemaining) return {};
+    return "[mqtt_pub] user and password are too long: the MQTT client's CONNECT holds at most " +
+           std::to_string(kMaxRemaining - 16) +
+           " bytes of client id, user and password together (these take " +
+           std::to_string(client_id.size() + config.user.size() + config.password.size()) + ")";
+}
+
 MqttDriver::MqttDriver(const Config::MqttPub& config, std::string client_id, Loop& loop,
                        Logger& log, MqttTimings timings)
     : config_(config),
@@ -88,6 +104,10 @@ bool MqttDriver::start(std::string* error) {
     }
     if (client_id_.empty() || client_id_.size() > kMaxClientId) {
         *error = "[mqtt_pub] client_id must be 1.." + std::to_string(kMaxClientId) + " characters";
+        return false;
+    }
+    if (std::string why = mqtt_connect_error(config_, client_id_); !why.empty()) {
+        *error = why;
         return false;
     }
     params_.client_id = client_id_.c_str();

@@ -30,6 +30,10 @@ struct MqttTimings {
 // characters lws' client takes (the end of the robot id is kept: it tells robots apart).
 std::string mqtt_client_id(const Config& config);
 
+// Why lws' MQTT client cannot send this CONNECT, or "": it builds the packet in a 256-byte
+// stack buffer with a one-byte length, so the client id, user and password must fit it.
+std::string mqtt_connect_error(const Config::MqttPub& config, const std::string& client_id);
+
 // Runs on the loop through lws' MQTT 3.1.1 client role; the broker's name is resolved off the
 // loop. Motion is best effort: a command is published (QoS 0, as received, so subscribers
 // written for the reference client see the same text) when the broker is connected and the

@@ -49,6 +49,22 @@ TEST_F(GpioDeviceTest, AFailedSetIsAnErrorAndAReopenStartsSafeAgain) {
                      "request 9030000.pl061 0,1,3 = 0,0,0", "request robotd-sim 16 = 0"}));
 }
 
+TEST_F(GpioDeviceTest, AChipThatFailsLeavesNoOtherChipDrivenWhenItsLinesAreReleased) {
+    // F drives a line on each chip; then the PL061 fails (its set, even the stop's): the
+    // kernel keeps a released line at its last level, so robotd-sim's line must be set safe
+    // before it is let go, or its motor runs on while reopens fail at the PL061.
+    std::string error;
+    ASSERT_TRUE(device_.open({0, 0, 0, 0}, &error));
+    ASSERT_TRUE(device_.apply({1, 0, 1, 0}, &error));
+    api_->log->fail_sets = 1;
+    EXPECT_FALSE(device_.apply({0, 0, 0, 0}, &error));
+    device_.close();  // what the worker does after a failed apply
+    EXPECT_EQ(api_->log->snapshot(),
+              (Calls{"request 9030000.pl061 0,1,3 = 0,0,0", "request robotd-sim 16 = 0",
+                     "set 9030000.pl061 1,0,0", "set robotd-sim 1", "set failed 9030000.pl061",
+                     "release 9030000.pl061", "set robotd-sim 0", "release robotd-sim"}));
+}
+
 TEST_F(GpioDeviceTest, AMissingChipFailsTheOpenAndReleasesTheOthers) {
     api_->log->missing.insert("robotd-sim");
     std::string error;

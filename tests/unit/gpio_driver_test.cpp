@@ -196,6 +196,22 @@ TEST_F(GpioDriverTest, HeldLinesStayThroughStopsEvenOnesNoCommandSets) {
                                        "set robotd-sim 1,0,1", "set robotd-sim 1,0,0"}));
 }
 
+TEST_F(GpioDriverTest, HeldLinesStayThroughCommandsAndStopsAndAreSafeAtTheEnd) {
+    // [gpio] hold, as the README documents it: an LED a stop leaves on.
+    auto d = make("gpio", "[gpio]\nchip = robotd-sim\nhold = 4\nLED_ON = 4=1\nF = 17=1\n");
+    ASSERT_TRUE(d);
+    d->command(cmd("LED_ON"));
+    ASSERT_TRUE(wait_calls(2));
+    d->command(cmd("F"));
+    ASSERT_TRUE(wait_calls(3));
+    d->stop(cmd("stop"));
+    ASSERT_TRUE(wait_calls(4));
+    d.reset();
+    EXPECT_EQ(log().snapshot(),
+              (Calls{"request robotd-sim 4,17 = 0,0", "set robotd-sim 1,0", "set robotd-sim 1,1",
+                     "set robotd-sim 1,0", "set robotd-sim 0,0", "release robotd-sim"}));
+}
+
 TEST_F(GpioDriverTest, AVanishedChipIsALossAndTheReopenDrivesItSafeFirst) {
     auto d = make("gpio", "[gpio]\nchip = robotd-sim\nF = 5=1\n");
     ASSERT_TRUE(d);

@@ -292,6 +292,37 @@ TEST_F(MqttDriverTest, ABrokerThatStoppedReadingGetsTheHeldStopWhenTheDriverGoes
     EXPECT_GT(messages().size(), 2u);
 }
 
+TEST_F(MqttDriverTest, TheLongestUserAndPasswordTheClientTakesConnect) {
+    // lws builds the CONNECT in a 256-byte stack buffer: this is the most it holds.
+    start_broker();
+    Config::MqttPub c = config();
+    c.user = "bot";
+    c.password = std::string(237 - 11 - 3, 'p');  // client id robotd-test: 11
+    ASSERT_EQ(mqtt_connect_error(c, "robotd-test"), "");
+    MqttDriver driver(c, "robotd-test", loop_, log_, fast());
+    std::string error;
+    ASSERT_TRUE(driver.start(&error)) << error;
+    EXPECT_TRUE(run_until([&] { return driver.connected(); })) << broker_log();
+}
+
+TEST_F(MqttDriverTest, AUserAndPasswordTooLongForTheConnectAreAConfigError) {
+    // One byte more overflowed lws' buffer (robotd aborted: stack smashing) and its
+    // one-byte length; the config took up to 1024 characters each.
+    port_ = free_port();  // nothing listens: no CONNECT is ever sent here
+    Config config;
+    config.robot.type = "mqtt_pub";
+    config.robot.robot_id = "test";  // client id robotd-test
+    config.mqtt_pub = this->config();
+    config.mqtt_pub.user = "bot";
+    config.mqtt_pub.password = std::string(237 - 11 - 3 + 1, 'p');
+    const std::string why = check_driver_config(config);
+    EXPECT_NE(why.find("[mqtt_pub] user and password are too long"), std::string::npos) << why;
+    MqttDriver driver(config.mqtt_pub, mqtt_client_id(config), loop_, log_, fast());
+    std::string error;
+    EXPECT_FALSE(driver.start(&error));
+    EXPECT_EQ(error, why);
+}
+
 // ---- config ----------------------------------------------------------------------------
 
 ConfigResult parse(const std::string& mqtt_section) {
