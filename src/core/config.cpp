@@ -803,12 +803,12 @@ const UsedKey kUsedKeys[] = {
          return set_text(d.config.mqtt_pub.topic, v);
      },
      [](const Config& c) { return c.mqtt_pub.topic; }, false},
-    {"mqtt_pub", "user", "a user name of at most 1024 characters",
+    {"mqtt_pub", "user", "a user name (client id, user and password: 237 bytes together at most)",
      [](Draft& d, std::string_view v) {
          return v.size() <= 1024 && set_text(d.config.mqtt_pub.user, v);
      },
      [](const Config& c) { return c.mqtt_pub.user; }, false},
-    {"mqtt_pub", "password", "a password of at most 1024 characters",
+    {"mqtt_pub", "password", "a password (client id, user and password: 237 bytes together at most)",
      [](Draft& d, std::string_view v) {
          return v.size() <= 1024 && set_text(d.config.mqtt_pub.password, v);
      },

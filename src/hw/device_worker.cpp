@@ -39,6 +39,8 @@ struct DeviceWorker::Shared {
     uint64_t dropped = 0;
 
     void report(Event e, std::string error) {
+        // After quit the DeviceWorker (and at exit the lws context) may be gone: nobody to wake.
+        if (quit) return;
         reports.push_back({e, std::move(error)});
         lws_cancel_service(context);
     }

@@ -44,10 +44,15 @@ bool MultiDriver::maps(std::string_view command) const {
 }
 
 std::optional<uint32_t> MultiDriver::pulse_ms(std::string_view command) const {
+    // A driver without a pulse of its own for `command` runs until Motion's stop: that stop
+    // must come after straight_delay / turn_delay, not after another driver's longer pulse
+    // (a timed driver ends its own steps anyway).
     std::optional<uint32_t> longest;
     for (const auto& d : drivers_) {
         if (!d->maps(command)) continue;
-        if (const auto ms = d->pulse_ms(command)) longest = std::max(longest.value_or(0), *ms);
+        const auto ms = d->pulse_ms(command);
+        if (!ms) return std::nullopt;
+        longest = std::max(longest.value_or(0), *ms);
     }
     return longest;
 }

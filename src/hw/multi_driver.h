@@ -23,7 +23,8 @@ class MultiDriver : public Driver {
     void pointer(const PointerEvent& p) override;
     DriverStats stats() const override;  // the sums; stop_held if any holds one
     bool maps(std::string_view command) const override;
-    // The longest pulse of the drivers that map `command` and give one.
+    // The longest pulse of the drivers that map `command`, when each gives one; none when
+    // one of them has none (Motion's straight/turn delays then decide).
     std::optional<uint32_t> pulse_ms(std::string_view command) const override;
 
   private:

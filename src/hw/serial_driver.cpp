@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "core/clock.h"
@@ -95,10 +96,26 @@ SerialDriver::SerialDriver(const Config::Serial& config, Loop& loop, Logger& log
     wake_id_ = loop_.add_wake([this] { on_wake(); });
 }
 
+namespace {
+// Closing a tty waits (closing_wait, 30 s by default, O_NONBLOCK or not) for output the
+// device has not taken: a board whose firmware stopped reading would hold the loop. The
+// close happens on a thread of its own; the port is ours no more either way.
+void close_off_loop(UniqueFd fd) {
+    if (!fd.valid()) return;
+    try {
+        std::thread([f = std::move(fd)]() mutable { f.reset(); }).detach();
+    } catch (const std::system_error&) {
+        // No thread to be had: closed here, late rather than never.
+    }
+}
+}  // namespace
+
 SerialDriver::~SerialDriver() {
     flush_before_going();
     loop_.remove_wake(wake_id_);
     hangup_.release();
+    out_.detach();
+    close_off_loop(std::move(fd_));
 }
 
 void SerialDriver::start() {
@@ -242,7 +259,7 @@ void SerialDriver::open_failed(int err, const std::string& path, const std::stri
 void SerialDriver::vanished(const std::string& why) {
     out_.detach();  // a held stop stays held: the reopened port gets it first
     hangup_.release();
-    fd_.reset();
+    close_off_loop(std::move(fd_));
     const std::string path = std::move(path_);
     path_.clear();
     const RetryPolicy::Step step = retry_.failed();

@@ -84,6 +84,21 @@ TEST(MultiDriver, CommandsGoWhereTheyAreMappedStopsGoEverywhere) {
                                         "hat mousedown", "led mousedown", "led gone", "hat gone"}));
 }
 
+TEST(MultiDriver, AnUntimedDriverKeepsMotionsDeadmanWhateverTheOthersPulse) {
+    // motor_hat (no pulse: straight_delay) with a gpio map that gives F 3 s: the HAT's
+    // motors must stop after straight_delay, not after the map's 3 s.
+    std::vector<std::string> calls;
+    std::vector<std::unique_ptr<Driver>> ds;
+    ds.push_back(
+        std::make_unique<FakeRecordingDriver>("hat", &calls, std::vector<std::string>{"F"}));
+    ds.push_back(std::make_unique<FakeRecordingDriver>(
+        "gpio", &calls, std::vector<std::string>{"F", "W"},
+        std::map<std::string, uint32_t>{{"F", 3000}, {"W", 200}}));
+    MultiDriver multi(std::move(ds));
+    EXPECT_EQ(multi.pulse_ms("F"), std::nullopt);
+    EXPECT_EQ(multi.pulse_ms("W"), 200u);  // only the timed driver maps it
+}
+
 TEST(DriverNames, ACommaListWithAliasesAndClearErrors) {
     std::string error;
     EXPECT_EQ(driver_names("none", &error), std::vector<std::string>{"none"});
