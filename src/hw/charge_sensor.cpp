@@ -32,7 +32,8 @@ ChargeSensor::ChargeSensor(Loop& loop, Logger& log, std::shared_ptr<GpioApi> api
       watch_(
           loop, [this] { readable(); }, WritableWatch::Want::Readable),
       debounce_(loop, [this] { settle(); }),
-      collected_(loop, [this] { collect(); }) {}
+      collected_(loop, [this] { collect(); }),
+      retry_(loop, {1000, 60000, 10000}, [this] { start(); }) {}
 
 ChargeSensor::~ChargeSensor() {
     if (wake_id_ != 0) loop_.remove_wake(wake_id_);
@@ -44,7 +45,11 @@ ChargeSensor::~ChargeSensor() {
 }
 
 void ChargeSensor::start() {
-    if (pending_) return;
+    if (wake_id_ != 0 || input_) return;  // a request is out, or the line is ours
+    if (pending_) {
+        std::lock_guard<std::mutex> lock(pending_->m);
+        pending_->abandoned = true;  // a late answer to an earlier request lets go of its line
+    }
     pending_ = std::make_shared<Pending>();
     pending_->context = loop_.context();
     // A wake function may not remove itself: it hands over to a timer that does.
@@ -81,16 +86,16 @@ void ChargeSensor::collect() {
         error = std::move(pending_->error);
     }
     if (!input_) {
-        LOGE(log_, "charge", "charge input %s: %s; charge sensing off", what_.c_str(),
-             error.c_str());
+        failed(": " + error);
         return;
     }
     if (!watch_.arm(input_->fd())) {
-        LOGE(log_, "charge", "charge input %s: its events cannot be watched; charge sensing off",
-             what_.c_str());
-        stop_sensing();
+        failed(": its events cannot be watched");
         return;
     }
+    if (retry_.succeeded())
+        LOGI(log_, "charge", "charge input %s is back (%s)", what_.c_str(),
+             retry_.outage_text().c_str());
     LOGI(log_, "charge", "charge input %s (active %s): %s", what_.c_str(),
          settings_.active_high ? "high" : "low", level_ ? "charging" : "not charging");
     settled_ = level_ != 0;
@@ -104,9 +109,7 @@ void ChargeSensor::readable() {
     std::string error;
     if (!input_->read_edges(&levels, &error) || (hung_up && levels.empty())) {
         if (error.empty()) error = "its event descriptor hung up";
-        LOGE(log_, "charge", "charge input %s lost: %s; charge sensing off", what_.c_str(),
-             error.c_str());
-        stop_sensing();
+        failed(" lost: " + error);
         return;
     }
     if (!levels.empty()) {
@@ -117,11 +120,23 @@ void ChargeSensor::readable() {
         else
             debounce_.start_ms(settings_.debounce_ms);
     }
-    if (!watch_.arm(input_->fd())) {
-        LOGE(log_, "charge", "charge input %s: its events cannot be watched; charge sensing off",
-             what_.c_str());
-        stop_sensing();
-    }
+    if (!watch_.arm(input_->fd())) failed(": its events cannot be watched");
+}
+
+void ChargeSensor::failed(const std::string& what) {
+    stop_sensing();
+    const RetryPolicy::Step step = retry_.failed();
+    const std::string next = describe_duration(int64_t(step.delay_ms) * 1000);
+    // A line that goes away is always a line of its own; failed requests follow the policy.
+    if (step.report == RetryPolicy::Report::First || what.rfind(" lost: ", 0) == 0)
+        LOGE(log_, "charge", "charge input %s%s; charge sensing off, trying again in %s",
+             what_.c_str(), what.c_str(), next.c_str());
+    else if (step.report == RetryPolicy::Report::Summary)
+        LOGW(log_, "charge", "charge input %s: still failing after %s%s", what_.c_str(),
+             retry_.outage_text().c_str(), what.c_str());
+    else
+        LOGD(log_, "charge", "charge input %s%s; trying again in %s", what_.c_str(), what.c_str(),
+             next.c_str());
 }
 
 void ChargeSensor::settle() {

@@ -13,13 +13,15 @@
 #include "hw/gpio_lines.h"
 #include "hw/pin_map.h"
 #include "net/loop.h"
+#include "net/retry_timer.h"
 #include "net/writable_watch.h"
 
 namespace robotd {
 
 // One input line. Its level counts once it has held `debounce_ms` since the last edge; each
-// settled change (and the first level read) goes to `changed`. A line that cannot be had is
-// one error line and sensing stays off: the robot runs on without it.
+// settled change (and the first level read) goes to `changed`. A line that cannot be had or
+// goes away is one error line, then it is asked for again on the retry policy's backoff (a
+// summary line now and then): the robot runs on without it meanwhile.
 class ChargeSensor {
   public:
     struct Settings {
@@ -34,8 +36,7 @@ class ChargeSensor {
     ChargeSensor& operator=(const ChargeSensor&) = delete;
 
     // Requests the line on a thread of its own (a chip lookup and ioctls, which may be slow,
-    // never run on the loop); the watch starts on the loop once it has it. Once only: a
-    // line lost later (its chip removed) is one error line, and sensing stays off.
+    // never run on the loop); the watch starts on the loop once it has it.
     void start();
     std::optional<bool> charging() const { return settled_; }
     bool watching() const { return input_ != nullptr; }
@@ -46,6 +47,9 @@ class ChargeSensor {
     void readable();
     void settle();
     void stop_sensing();
+    // Sensing off, the line asked for again later; `what` follows the line's name in the log
+    // (": why", " lost: why").
+    void failed(const std::string& what);
 
     Loop& loop_;
     Logger& log_;
@@ -59,7 +63,8 @@ class ChargeSensor {
     WritableWatch watch_;
     Timer debounce_;
     Timer collected_;  // the request's result, taken on the loop
-    int level_ = 0;    // the last edge's level (logical: active-low is the request's)
+    RetryTimer retry_;
+    int level_ = 0;  // the last edge's level (logical: active-low is the request's)
     std::optional<bool> settled_;
 };
 

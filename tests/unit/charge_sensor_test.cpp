@@ -103,6 +103,24 @@ TEST_F(ChargeSensorTest, ALineThatGoesAwayIsOneErrorLineAndSensingStops) {
     EXPECT_EQ(api_->log->snapshot().back(), "release input robotd-sim 5");
 }
 
+TEST_F(ChargeSensorTest, ALineThatComesLaterOrComesBackIsWatchedAgain) {
+    api_->log->missing.insert("robotd-sim");
+    StderrCapture err;
+    auto sensor = make(0);
+    ASSERT_TRUE(run_until([&] { return api_->log->snapshot().size() == 1; }));
+    {
+        std::lock_guard<std::mutex> l(api_->log->m);
+        api_->log->missing.clear();  // the chip's module is loaded late
+    }
+    ASSERT_TRUE(run_until([&] { return sensor->watching(); }, 5000));
+    api_->log->input_gone();
+    ASSERT_TRUE(run_until([&] { return !sensor->watching(); }));
+    ASSERT_TRUE(run_until([&] { return sensor->watching(); }, 5000));  // asked for again
+    err.restore();
+    EXPECT_EQ(err.count("charge sensing off, trying again in"), 2u) << err.text();
+    EXPECT_EQ(err.count("charge input robotd-sim line 5 is back"), 2u) << err.text();
+}
+
 TEST_F(ChargeSensorTest, DestroyedBeforeTheRequestAnswersIsSafe) {
     auto sensor = make(20);
     sensor.reset();  // the request thread may still run: it lets go of the line itself
