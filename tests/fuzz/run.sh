@@ -23,7 +23,7 @@ declare -A TARGETS=(
     [lookup]="src/robot/lookup_reply.cpp src/core/json.cpp -lcjson"
     [chat]="src/robot/chat.cpp src/core/json.cpp src/core/text.cpp -lcjson"
     [command]="src/robot/command.cpp src/core/json.cpp -lcjson"
-    [config]="src/core/config.cpp src/core/argv.cpp src/core/text.cpp src/core/url.cpp -linih"
+    [config]="src/core/config.cpp src/core/output_map.cpp src/core/argv.cpp src/core/text.cpp src/core/url.cpp -linih"
 )
 ORDER=(codec lookup chat command config)
 
