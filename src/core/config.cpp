@@ -204,15 +204,20 @@ bool set_safe(Config::OutputMap& map, std::string_view text, const OutputRules& 
     return true;
 }
 
+// A comma list of whole numbers 0..max ("4,9"); false for anything else.
+bool parse_number_list(std::string_view text, int max, std::vector<int>* out) {
+    out->clear();
+    for (const std::string& item : split_list(text)) {
+        const auto n = parse_int(item);
+        if (!n || *n < 0 || *n > max) return false;
+        out->push_back(*n);
+    }
+    return true;
+}
+
 bool set_hold(Config::OutputMap& map, std::string_view text, const OutputRules& rules) {
     std::vector<int> outputs;
-    for (const std::string& item : split_list(text)) {
-        int n = 0;
-        const char* end = item.data() + item.size();
-        const auto [stop, ec] = std::from_chars(item.data(), end, n);
-        if (ec != std::errc() || stop != end || n < 0 || n > rules.max_output) return false;
-        outputs.push_back(n);
-    }
+    if (!parse_number_list(text, rules.max_output, &outputs)) return false;
     map.hold = std::move(outputs);
     map.hold_text = std::string(text);
     return true;
@@ -224,11 +229,7 @@ constexpr int kMaxPin = 1023;
 // A comma list of pins, as the reference wrote l298n's pairs ("12,16"); empty: not set.
 bool set_pins(std::vector<int>& field, std::string_view text) {
     std::vector<int> pins;
-    for (const std::string& item : split_list(text)) {
-        const auto pin = parse_int(item);
-        if (!pin || *pin < 0 || *pin > kMaxPin) return false;
-        pins.push_back(*pin);
-    }
+    if (!parse_number_list(text, kMaxPin, &pins)) return false;
     if (pins.empty() != text.empty() || pins.size() > 16) return false;
     field = std::move(pins);
     return true;
@@ -808,7 +809,8 @@ const UsedKey kUsedKeys[] = {
          return v.size() <= 1024 && set_text(d.config.mqtt_pub.user, v);
      },
      [](const Config& c) { return c.mqtt_pub.user; }, false},
-    {"mqtt_pub", "password", "a password (client id, user and password: 237 bytes together at most)",
+    {"mqtt_pub", "password",
+     "a password (client id, user and password: 237 bytes together at most)",
      [](Draft& d, std::string_view v) {
          return v.size() <= 1024 && set_text(d.config.mqtt_pub.password, v);
      },
