@@ -551,6 +551,9 @@ const UsedKey kUsedKeys[] = {
     {"misc", "woot_room", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.misc.woot_room, v); },
      [](const Config& c) { return c.misc.woot_room; }, false},
+    {"misc", "state_file", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.misc.state_file, v); },
+     [](const Config& c) { return c.misc.state_file; }, false},
 
     {"media", "gop", "a whole number of frames 1..250",
      [](Draft& d, std::string_view v) { return set_int(d.config.media.gop, v, 1, 250); },
@@ -863,14 +866,7 @@ struct InertKey {
     std::string_view key;
 };
 constexpr InertKey kNotActedOn[] = {
-    {"robot", "api_key"},
     {"tts", "type"},
-    {"tts", "anon_tts"},
-    {"tts", "filter_url_tts"},
-    {"tts", "ext_chat"},
-    {"tts", "boot_message"},
-    {"tts", "delay_tts"},
-    {"tts", "delay"},
     {"motor_hat", "slow_for_low_battery"},
     {"motor_hat", "charge_hours"},
     {"motor_hat", "discharge_hours"},

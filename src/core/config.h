@@ -174,6 +174,8 @@ struct Config {
         std::string secret_key;           // secret; enables the wifi login lookup
         std::string reverse_ssh_command;  // argv started on the app server's request
         std::string woot_room;            // chat room heard on the user socket
+        // The chat's moderation choices kept across restarts (robot/state_file.h).
+        std::string state_file = "/var/lib/robotd/state.json";
         // Scheme for hosts that discovery names without one (control, chat, relay): the
         // reference clients used plain http/ws there.
         std::string discovered_scheme = "http";

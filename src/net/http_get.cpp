@@ -28,7 +28,9 @@ void HttpGet::start(Request req) {
     req_ = std::move(req);
     result_ = HttpResult{};
     busy_ = true;
+    body_sent_ = false;
     path_ = req_.server.path + (req_.target.empty() ? "/" : req_.target);
+    method_ = req_.method.empty() ? "GET" : req_.method;
     host_header_ = req_.server.authority();
     timeout_.start_ms(req_.timeout_ms);
     resolve_.start(req_.server.host, [this](const std::string& address, const std::string& error) {
@@ -45,8 +47,8 @@ void HttpGet::start(Request req) {
 void HttpGet::connect(const std::string& address) {
     address_ = address;
     // May fail synchronously, after CLIENT_CONNECTION_ERROR has already finished us.
-    if (!loop_.connect(req_.server, address_, path_, host_header_, "GET", kProtoHttp, this,
-                       &wsi_)) {
+    if (!loop_.connect(req_.server, address_, path_, host_header_, method_.c_str(), kProtoHttp,
+                       this, &wsi_)) {
         wsi_ = nullptr;
         if (busy_) finish({false, 0, {}, "cannot start a connection to " + req_.server.str()});
     }
@@ -87,6 +89,33 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
                     reinterpret_cast<const unsigned char*>(req_.authorization.data()),
                     static_cast<int>(req_.authorization.size()), p, end))
                 return -1;
+            if (req_.body.empty()) return 0;
+            const std::string length = std::to_string(req_.body.size());
+            if (lws_add_http_header_by_token(
+                    wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                    reinterpret_cast<const unsigned char*>(req_.content_type.data()),
+                    static_cast<int>(req_.content_type.size()), p, end) ||
+                lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                             reinterpret_cast<const unsigned char*>(length.data()),
+                                             static_cast<int>(length.size()), p, end))
+                return -1;
+            // The body goes once the head is out: lws asks for it as CLIENT_HTTP_WRITEABLE.
+            lws_client_http_body_pending(wsi, 1);
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE: {
+            if (req_.body.empty() || body_sent_) return 0;
+            body_sent_ = true;
+            std::string buf(LWS_PRE, '\0');
+            buf += req_.body;
+            auto* p = reinterpret_cast<unsigned char*>(&buf[LWS_PRE]);
+            // Small bodies (a settings update) go in one write; lws keeps what the socket
+            // did not take and sends it before anything else.
+            if (lws_write(wsi, p, req_.body.size(), LWS_WRITE_HTTP_FINAL) <
+                static_cast<int>(req_.body.size()))
+                return -1;
+            lws_client_http_body_pending(wsi, 0);
             return 0;
         }
         case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {

@@ -1,5 +1,6 @@
-// One HTTP(S) GET on the loop with a total timeout and a body limit: the transport of
-// every discovery and api lookup. Never blocks; the result arrives by callback.
+// One HTTP(S) request on the loop with a total timeout and a body limit: the transport of
+// every discovery and api lookup (GET) and of the settings updates (POST with a body).
+// Never blocks; the result arrives by callback.
 #pragma once
 
 #include <libwebsockets.h>
@@ -32,6 +33,9 @@ class HttpGet {
         Url server;                 // scheme, host, port and base path
         std::string target;         // "/path?query", appended to the server's path
         std::string authorization;  // header value, or empty
+        std::string method = "GET";
+        std::string body;          // sent when not empty (with Content-Length)
+        std::string content_type;  // for the body: "application/json"
         // The config key that names `server` ("[misc] info_server"), for the owner's hint
         // when the server redirects; empty: a generic hint.
         std::string setting;
@@ -56,9 +60,10 @@ class HttpGet {
     ResolveRequest resolve_;
     Timer timeout_;
     Request req_;
-    std::string path_, host_header_, address_;
+    std::string path_, host_header_, address_, method_;
     lws* wsi_ = nullptr;
     bool busy_ = false;
+    bool body_sent_ = false;
     HttpResult result_;
 };
 

@@ -135,7 +135,10 @@ void AppSession::exclusive_control(const cJSON* arg) {
     if (*status == "start") {
         // The named user, or the owner when the server names nobody.
         policy_.exclusive_user =
-            json_string(arg, "user").value_or(json_string(arg, "username").value_or(policy_.owner));
+            json_string(arg, "user")
+                .value_or(
+                    json_string(arg, "username")
+                        .value_or(policy_.owners.empty() ? std::string() : policy_.owners[0]));
         LOGI(log_, "app", "exclusive control for %s", policy_.exclusive_user->c_str());
     } else if (*status == "end") {
         policy_.exclusive_user.reset();

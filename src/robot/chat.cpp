@@ -14,6 +14,22 @@ std::string chat_text(std::string_view message) {
     return std::string(trim(close == std::string_view::npos ? message : message.substr(close + 1)));
 }
 
+std::string drop_urls(std::string_view text) {
+    std::string out;
+    while (!(text = trim(text)).empty()) {
+        size_t end = 0;
+        while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+        const std::string word(text.substr(0, end));
+        text.remove_prefix(end);
+        const std::string l = lower(word);
+        if (l.rfind("http://", 0) == 0 || l.rfind("https://", 0) == 0 || l.rfind("www.", 0) == 0)
+            continue;
+        if (!out.empty()) out += ' ';
+        out += word;
+    }
+    return out;
+}
+
 std::optional<ChatMessage> parse_chat_message(const cJSON* payload, std::string* error) {
     if (!cJSON_IsObject(payload)) {
         *error = "chat message is not an object";

@@ -32,6 +32,9 @@ std::string command_text(const ChatMessage& m);
 // 0..100. True with *percent set; else false with *error one line for the log.
 bool parse_percent_argument(const std::vector<std::string>& words, int* percent,
                             std::string* error);
+// `text` without its links (words starting with http://, https:// or www., any case), the
+// remaining words joined by single spaces: what filter_url_tts leaves to be spoken.
+std::string drop_urls(std::string_view text);
 // The text of a "[robotname] text" message: what follows the first ']', trimmed; the whole
 // message, trimmed, when there is no ']'.
 std::string chat_text(std::string_view message);

@@ -65,7 +65,8 @@ bool Daemon::start(Config config, std::string* error) {
                      [this] { return media_->video_running(); },
                      [this](const std::string& control, int percent) {
                          media_->set_camera_control(control, percent);
-                     }});
+                     }},
+        SpeechControl{});
     discovery_->on_resolved([this](LookupId id) {
         robot_->resolved(id);
         media_->resolved(id);

@@ -58,7 +58,7 @@ void Drive::command(const cJSON* payload, const char* session) {
         return;
     }
     msg->command.received_us = now;
-    const Decision d = decide(policy_, *msg);
+    const Decision d = decide(policy_, *msg, now);
     const DriveCommand& c = msg->command;
     if (d.verdict == Verdict::OtherRobot) {
         // Another robot's commands arrive on a shared server all the time: debug only.
@@ -84,7 +84,7 @@ void Drive::pointer(const cJSON* payload, const char* session) {
         LOGW(log_, session, "custom_event ignored: %s", error.c_str());
         return;
     }
-    const Decision d = decide(policy_, *msg);
+    const Decision d = decide(policy_, *msg, mono_us());
     if (d.verdict == Verdict::OtherRobot) return;
     if (d.verdict != Verdict::Accept) {
         note(d.verdict,

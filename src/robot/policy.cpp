@@ -29,7 +29,11 @@ std::string quoted(const std::string& s) {
     return "'" + excerpt(s) + "'";
 }
 
-Decision decide_request(const PolicyState& s, const Request& r) {
+bool is_owner(const PolicyState& s, const Request& r) {
+    return !anonymous(r) && name_in(r.user, s.owners);
+}
+
+Decision decide_request(const PolicyState& s, const Request& r, int64_t now_us) {
     const auto refuse = [&](Verdict v, std::string why) {
         return Decision{v, quoted(r.command) + " from " + quoted(r.user) + " refused: " + why, why};
     };
@@ -38,32 +42,47 @@ Decision decide_request(const PolicyState& s, const Request& r) {
             Verdict::OtherRobot,
             quoted(r.command) + " from " + quoted(r.user) + " is for robot " + quoted(r.robot_id),
             "for robot " + quoted(r.robot_id)};
+    // A ban names a user: it holds whether or not they signed in under that name.
+    if (s.mod.is_banned(r.user)) return refuse(Verdict::Banned, "the user is banned");
+    if (s.mod.timed_out(r.user, now_us)) return refuse(Verdict::TimedOut, "the user is timed out");
     if (!s.anon_control && anonymous(r))
         return refuse(Verdict::Anonymous, "anonymous control is off");
+    const bool owner = is_owner(s, r);
+    if (s.mod.devmode == DevMode::On && !owner)
+        return refuse(Verdict::DevMode, "devmode: only the owner drives");
+    if (s.mod.devmode == DevMode::Mods && !owner &&
+        !(!anonymous(r) && name_in(r.user, s.moderators)))
+        return refuse(Verdict::DevMode, "devmode: only the owner and moderators drive");
     if (s.table_mode && r.straight) return refuse(Verdict::TableMode, "table mode");
     if (s.exclusive_user && !is_user(r, *s.exclusive_user))
         return refuse(Verdict::Exclusive, "exclusive control by " + quoted(*s.exclusive_user));
-    if (name_in(r.command, s.owner_commands) && !is_user(r, s.owner))
+    if (s.mod.command_whitelisted(r.command) && !owner &&
+        !(!anonymous(r) && s.mod.whitelisted(r.user)))
+        return refuse(Verdict::Whitelist,
+                      "a whitelisted command, and the user is not on the whitelist");
+    if (name_in(r.command, s.owner_commands) && !owner)
         return refuse(Verdict::OwnerOnly, "only the owner may send it");
     return {Verdict::Accept, quoted(r.command) + " from " + quoted(r.user) + " accepted", ""};
 }
 
 }  // namespace
 
-Decision decide(const PolicyState& s, const CommandMessage& m) {
+Decision decide(const PolicyState& s, const CommandMessage& m, int64_t now_us) {
     const DriveCommand& c = m.command;
     return decide_request(
-        s, {m.robot_id, c.user, c.anonymous, c.command, name_in(c.command, s.straight_commands)});
+        s, {m.robot_id, c.user, c.anonymous, c.command, name_in(c.command, s.straight_commands)},
+        now_us);
 }
 
-Decision decide(const PolicyState& s, const PointerMessage& m) {
+Decision decide(const PolicyState& s, const PointerMessage& m, int64_t now_us) {
     static const std::string kPointer = "pointer";
-    return decide_request(s, {m.robot_id, m.event.user, m.event.anonymous, kPointer, false});
+    return decide_request(s, {m.robot_id, m.event.user, m.event.anonymous, kPointer, false},
+                          now_us);
 }
 
 ChatRank chat_rank(const PolicyState& s, const std::string& user, bool anonymous) {
     if (anonymous || user.empty()) return ChatRank::Everyone;
-    if (!s.owner.empty() && iequals(user, s.owner)) return ChatRank::Owner;
+    if (name_in(user, s.owners)) return ChatRank::Owner;
     for (const auto& m : s.moderators)
         if (!m.empty() && iequals(user, m)) return ChatRank::Moderator;
     return ChatRank::Everyone;
@@ -75,8 +94,16 @@ const char* verdict_name(Verdict v) {
             return "accept";
         case Verdict::OtherRobot:
             return "other-robot";
+        case Verdict::Banned:
+            return "banned";
+        case Verdict::TimedOut:
+            return "timed-out";
         case Verdict::Anonymous:
             return "anonymous";
+        case Verdict::DevMode:
+            return "devmode";
+        case Verdict::Whitelist:
+            return "whitelist";
         case Verdict::TableMode:
             return "table-mode";
         case Verdict::Exclusive:

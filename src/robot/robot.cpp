@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <time.h>
+
 #include "core/argv.h"
+#include "core/clock.h"
+#include "core/text.h"
 
 namespace robotd {
 
@@ -16,26 +20,60 @@ bool has_section(const std::vector<std::string>& keys, std::string_view section)
                k[section.size()] == '.';
     });
 }
+// The moderators list is asked for again this often (the site has no event for it).
+constexpr uint32_t kModeratorsRefreshMs = 5 * 60 * 1000;
+
+// "[robot] owner" may name several: "alice, bob".
+std::vector<std::string> owner_list(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string::npos) comma = text.size();
+        const std::string name(trim(std::string_view(text).substr(start, comma - start)));
+        if (!name.empty() && !name_in(name, out)) out.push_back(name);
+        start = comma + 1;
+    }
+    return out;
+}
 }  // namespace
 
 Robot::Robot(Loop& loop, const Config& config, Discovery& discovery, std::unique_ptr<Driver> driver,
-             MediaControl media)
+             MediaControl media, SpeechControl speech)
     : loop_(loop),
       log_(loop.log()),
       config_(config),
       discovery_(discovery),
       media_(std::move(media)),
+      speech_(std::move(speech)),
+      state_(loop.log(), config.misc.state_file),
+      settings_(loop, config),
       drive_(loop, config, policy_, std::move(driver)),
-      chat_handler_(loop.log(), config, policy_, media_),
+      chat_handler_(
+          loop, config, policy_, media_, speech_,
+          ChatHooks{[this] { moderation_changed(); },
+                    [this](const std::string& key, bool value) { site_setting(key, value); }}),
       control_(loop, "control", "check [misc] info_server and the robot_id"),
       chat_(loop, "chat", "check [misc] info_server and the robot_id"),
       app_(loop, "app", "check [misc] app_server"),
       user_(loop, "user", "check [misc] user_server and [misc] ca_file"),
-      app_session_(loop, app_, config, policy_, discovery, media_) {
+      app_session_(loop, app_, config, policy_, discovery, media_),
+      moderators_refresh_(loop, [this] {
+          discovery_.refresh(LookupId::Moderators);
+          moderators_refresh_.start_ms(kModeratorsRefreshMs);
+      }) {
+    policy_.mod = state_.load(moderation_defaults(), mono_us(), int64_t(::time(nullptr)));
+    policy_.exclusive_user = policy_.mod.exclusive_user;
     apply_policy();
     route_control(control_, config, drive_, discovery);
     route_chat(chat_, config, chat_handler_, discovery);
     route_user(user_, config, chat_handler_);
+    control_.on_connected([this] { check_live(); });
+    chat_.on_connected([this] {
+        // A reconnect may follow a long outage: the moderators may have changed meanwhile.
+        discovery_.refresh(LookupId::Moderators);
+        check_live();
+    });
     // Pointer events may come on any session; like commands, they pass the policy.
     for (Link* link : {&control_, &chat_, &app_, &user_})
         link->on("custom_event",
@@ -49,6 +87,11 @@ Robot::~Robot() {
 
 void Robot::start() {
     LOGI(log_, "robotd", "hardware driver: %s", drive_.driver().name());
+    // What the state file restored, for the speech side (the policy reads it directly).
+    if (speech_.volume) speech_.volume(policy_.mod.tts_volume);
+    if (speech_.mute && policy_.mod.tts_muted) speech_.mute(true);
+    if (media_.mic && policy_.mod.mic_muted) media_.mic(true);
+    moderators_refresh_.start_ms(kModeratorsRefreshMs);
     app_.open(config_.misc.app_server, config_.misc.eio);
     user_.open(config_.misc.user_server, config_.misc.eio);
     // Endpoints discovery already knows (a config reload) open at once.
@@ -57,19 +100,46 @@ void Robot::start() {
         resolved(id);
 }
 
-// The config's policy, then what the site says on top (the owner it names, whether it
-// allows anonymous drivers); exclusive control is the site's alone and stays as it is.
+Moderation Robot::moderation_defaults() const {
+    Moderation m;
+    m.anon_control = config_.robot.anon_control;
+    m.table_mode = config_.robot.table_mode;
+    m.anon_tts = config_.tts.anon_tts;
+    return m;
+}
+
+// The config's policy and the chat's choices (policy_.mod), then what the site says on top
+// (the owner it names, whether it allows anonymous drivers); exclusive control is set by
+// the site's event or a chat command and stays as it is.
 void Robot::apply_policy() {
     const Endpoints& e = discovery_.endpoints();
     policy_.robot_id = config_.robot.robot_id;
-    policy_.owner = e.owner && !e.owner->empty() ? *e.owner : config_.robot.owner;
+    // The config's owners, and the one the site names besides.
+    policy_.owners = owner_list(config_.robot.owner);
+    if (e.owner && !e.owner->empty() && !name_in(*e.owner, policy_.owners))
+        policy_.owners.push_back(*e.owner);
     if (e.moderators) policy_.moderators = *e.moderators;
-    // Anonymous drivers need both the config and the site to allow them.
-    policy_.anon_control =
-        config_.robot.anon_control && (!e.settings || e.settings->anonymous_control.value_or(true));
-    policy_.table_mode = config_.robot.table_mode;
+    // Anonymous drivers need both the robot's choice and the site to allow them.
+    policy_.anon_control = policy_.mod.anon_control && site_anon_control_;
+    policy_.table_mode = policy_.mod.table_mode;
     policy_.straight_commands = config_.robot.straight_commands;
     policy_.owner_commands = config_.robot.owner_commands;
+}
+
+void Robot::moderation_changed() {
+    // A chat command set anonymous control and tells the site: its old answer is stale.
+    site_anon_control_ = true;
+    apply_policy();
+    policy_.mod.expire(mono_us());
+    state_.save(moderation_to_json(policy_.mod));
+}
+
+void Robot::site_setting(const std::string& key, bool value) {
+    settings_.post(key, value);
+}
+
+void Robot::check_live() {
+    if (control_.client().connected() && chat_.client().connected()) chat_handler_.live();
 }
 
 Url Robot::discovered_url(const HostPort& hp) const {
@@ -99,6 +169,7 @@ void Robot::resolved(LookupId id) {
             return;
         case LookupId::Settings:
             if (!e.settings) return;
+            site_anon_control_ = e.settings->anonymous_control.value_or(true);
             apply_policy();
             if (media_.settings) media_.settings(*e.settings);
             return;
@@ -108,6 +179,13 @@ void Robot::resolved(LookupId id) {
 }
 
 void Robot::reconfigure(const Config& previous, const std::vector<std::string>& changed) {
+    // A key the owner changed in the config is the new choice (the state file's is older).
+    if (has(changed, "robot.anon_control")) policy_.mod.anon_control = config_.robot.anon_control;
+    if (has(changed, "robot.table_mode")) policy_.mod.table_mode = config_.robot.table_mode;
+    if (has(changed, "tts.anon_tts")) policy_.mod.anon_tts = config_.tts.anon_tts;
+    if (has(changed, "robot.anon_control") || has(changed, "robot.table_mode") ||
+        has(changed, "tts.anon_tts"))
+        state_.save(moderation_to_json(policy_.mod));
     apply_policy();
     drive_.configure(config_);
     if (has(changed, "robot.type") ||

@@ -12,14 +12,17 @@
 #include "robot/link.h"
 #include "robot/policy.h"
 #include "robot/sessions.h"
+#include "robot/settings_post.h"
+#include "robot/state_file.h"
 
 namespace robotd {
 
 class Robot {
   public:
-    // Takes the driver; `config` and `discovery` must outlive this.
+    // Takes the driver; `config` and `discovery` must outlive this. Reads the state file
+    // ([misc] state_file) before the loop runs.
     Robot(Loop& loop, const Config& config, Discovery& discovery, std::unique_ptr<Driver> driver,
-          MediaControl media);
+          MediaControl media, SpeechControl speech);
     ~Robot();  // the links close first, then the last stop goes to the hardware
     Robot(const Robot&) = delete;
     Robot& operator=(const Robot&) = delete;
@@ -37,6 +40,13 @@ class Robot {
 
   private:
     void apply_policy();
+    // A chat command changed policy_.mod: apply it and save the state file.
+    void moderation_changed();
+    // A chat command changed a site setting: tell the site.
+    void site_setting(const std::string& key, bool value);
+    void check_live();
+    // The config's values the state file overrides.
+    Moderation moderation_defaults() const;
     Url discovered_url(const HostPort& hp) const;
     void retarget(Link& link, const Url& url, bool force);
 
@@ -45,11 +55,17 @@ class Robot {
     const Config& config_;
     Discovery& discovery_;
     MediaControl media_;
+    SpeechControl speech_;
     PolicyState policy_;
+    // The site's anonymous_control, until a chat command sets it (and tells the site).
+    bool site_anon_control_ = true;
+    StateFile state_;
+    SettingsPoster settings_;
     Drive drive_;
     ChatHandler chat_handler_;
     Link control_, chat_, app_, user_;
     AppSession app_session_;
+    Timer moderators_refresh_;  // every few minutes, and when chat connects
 };
 
 }  // namespace robotd

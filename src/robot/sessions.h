@@ -2,11 +2,13 @@
 // session sends on its timers and where the events it receives go. Robot wires them.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <string>
 
 #include "core/config.h"
 #include "hw/charge_sensor.h"
+#include "media/stream.h"
 #include "net/child.h"
 #include "robot/chat.h"
 #include "robot/discovery.h"
@@ -23,31 +25,84 @@ struct MediaControl {
     std::function<bool()> video_running;  // for send_video_status
     // The owner's ".brightness N" etc.: a checked control name and 0..100.
     std::function<void(const std::string& control, int percent)> camera_control;
+    std::function<void(bool on)> audio;                             // .audio start|stop
+    std::function<void(media::StreamKind kind)> restart;            // .video/.audio restart
+    std::function<void(media::StreamKind kind, int kbps)> bitrate;  // .video/.audio bitrate N
+    std::function<void(bool muted)> mic;  // .mic mute|unmute (really mutes)
 };
 
-// Chat messages from the chat session and the woot room: logged; the owner's camera
-// controls act. (Chat commands by rank and speech build on this.)
+// What chat asks of speech. Empty functions: no speech in this build/test.
+struct SpeechControl {
+    std::function<void(const std::string& text, const std::string& who)> say;  // filtered text
+    std::function<void(bool muted)> mute;     // muted: nothing spoken, the current message stops
+    std::function<void(int percent)> volume;  // 0..100, applied in software
+};
+
+// What a chat command asks of the robot beyond the policy it changed.
+struct ChatHooks {
+    std::function<void()> changed;  // policy.mod changed: re-apply the policy, save the state
+    std::function<void(const std::string& key, bool value)> setting;  // tell the site
+};
+
+// Chat messages from the chat session and the woot room: chat commands acted on by rank
+// (ext_chat), other text spoken through SpeechControl after the filters, at once or after
+// [tts] delay unless message_removed names it first.
 class ChatHandler {
   public:
-    ChatHandler(Logger& log, const Config& config, const PolicyState& policy,
-                const MediaControl& media)
-        : log_(log), config_(config), policy_(policy), media_(media) {}
+    // At most this many messages wait for their delay; more drop the oldest.
+    static constexpr size_t kMaxDelayed = 50;
+
+    // `policy.mod` is the moderation state the commands change.
+    ChatHandler(Loop& loop, const Config& config, PolicyState& policy, const MediaControl& media,
+                const SpeechControl& speech, ChatHooks hooks);
     void message(const cJSON* payload, const char* session);
+    // message_removed {message_id}: a delayed message not yet spoken is dropped.
+    void removed(const cJSON* payload);
+    // Control and chat are both connected: the boot message, the first time only.
+    void live();
+    size_t delayed() const { return delayed_.size(); }
+
+    struct Command;  // a row of the command table (chat_commands.cpp)
+    struct Outcome {
+        bool ok;           // acted: `text` says what was done; else why not
+        std::string text;  // one line
+    };
 
   private:
-    void camera_command(const ChatMessage& m, const char* session);
+    void command(const ChatMessage& m, const char* session);
+    void speak(const ChatMessage& m, const char* session);
+    void say_now(const std::string& text, const std::string& who, const char* session);
+    void delayed_due();
+    void changed() {
+        if (hooks_.changed) hooks_.changed();
+    }
+    void setting(const std::string& key, bool value) {
+        if (hooks_.setting) hooks_.setting(key, value);
+    }
+    friend struct ChatActions;
 
+    Loop& loop_;
     Logger& log_;
     const Config& config_;
-    const PolicyState& policy_;
+    PolicyState& policy_;
     const MediaControl& media_;
+    const SpeechControl& speech_;
+    ChatHooks hooks_;
+    struct Delayed {
+        std::string id, text, who;
+        int64_t due_us;
+    };
+    std::deque<Delayed> delayed_;
+    Timer delay_timer_;
+    bool booted_ = false;
 };
 
 // control: identifies with robot_id; command_to_robot drives; a lost link stops the robot.
 void route_control(Link& link, const Config& config, Drive& drive, Discovery& discovery);
 // chat: identifies with identify_robot_id; chat_message_with_name goes to the chat handler.
 void route_chat(Link& link, const Config& config, ChatHandler& chat, Discovery& discovery);
-// user: message_removed, the woot room's chat, user_blocked and user_timeout.
+// user: message_removed (to the chat handler), the woot room's chat, user_blocked and
+// user_timeout.
 void route_user(Link& link, const Config& config, ChatHandler& chat);
 
 // app: video status every video_status_interval, the robot's address every minute, the

@@ -6,10 +6,8 @@ namespace robotd {
 
 void route_user(Link& link, const Config& config, ChatHandler& chat) {
     Logger& log = link.log();
-    link.on("message_removed", [&log](const cJSON* arg) {
-        LOGI(log, "user", "message %s removed",
-             json_string(arg, "message_id").value_or("(no id)").c_str());
-    });
+    // Delayed TTS drops a message removed before it is spoken.
+    link.on("message_removed", [&chat](const cJSON* arg) { chat.removed(arg); });
     link.on("chat_message_with_name", [&config, &chat](const cJSON* arg) {
         // Only the configured woot room is heard on the user socket.
         if (config.misc.woot_room.empty() ||

@@ -148,7 +148,9 @@ export function peerConfig(peer, { https = false, misc = {}, robot = {}, camera 
             info_server: https ? u.discovery_https : u.discovery_http,
             api_server: https ? u.discovery_https : u.discovery_http,
             app_server: u.app, user_server: u.user, ca_file: peer.info.ca_file,
-            lookup_timeout: 3, ...misc,
+            // Never the default under /var/lib: the peer's own temporary directory, so a
+            // restart with the same peer finds the state again.
+            lookup_timeout: 3, state_file: join(peer.info.state_dir, 'robotd-state.json'), ...misc,
         },
     };
     if (pipe) sections.pipe = pipe;

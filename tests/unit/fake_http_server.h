@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -26,6 +27,7 @@ class FakeHttpServer {
     struct Request {
         std::string method, target;
         std::string head;  // the request line and headers, as received
+        std::string body;  // a Content-Length body (awaited before the script runs)
     };
     // What to do once a request's head has arrived: send `bytes` (raw, may be empty), then
     // close, or else hold the connection, reading and counting whatever else comes (a body
@@ -147,6 +149,9 @@ class FakeHttpServer {
         if (end == std::string::npos) return true;
         Request r;
         r.head = c.in.substr(0, end + 4);
+        const size_t length = content_length(r.head);
+        if (c.in.size() < end + 4 + length) return true;  // the body is still coming
+        r.body = c.in.substr(end + 4, length);
         const size_t sp1 = r.head.find(' '), sp2 = r.head.find(' ', sp1 + 1);
         if (sp1 != std::string::npos && sp2 != std::string::npos) {
             r.method = r.head.substr(0, sp1);
@@ -171,6 +176,14 @@ class FakeHttpServer {
         // its unread bytes here would reset the connection under the reply).
         if (!reply.hold) shutdown(c.fd.get(), SHUT_WR);
         return true;
+    }
+
+    static size_t content_length(const std::string& head) {
+        std::string lower;
+        for (char ch : head) lower += char(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        const size_t at = lower.find("\r\ncontent-length:");
+        if (at == std::string::npos) return 0;
+        return size_t(std::strtoul(lower.c_str() + at + 17, nullptr, 10));
     }
 
     Script script_;

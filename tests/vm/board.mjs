@@ -495,6 +495,8 @@ export async function startPeerAndBoard({ width = 320, height = 240, qemuArgs = 
     }
 }
 
+let stateFiles = 0;
+
 // A config in the reference layout for a robot on the board, every server at the peer.
 // `extra`: more sections ({ gpio: { chip: ... } }), for the drivers.
 export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = null, ffmpeg = null, extra = {} } = {}) {
@@ -507,7 +509,9 @@ export function boardConfig(peer, { robot = {}, camera = {}, misc = {}, media = 
             camera_device: '/dev/video0', mic_device: 'Loopback', ...camera },
         misc: { info_server: at(p.discovery_http), api_server: at(p.discovery_http),
             app_server: at(p.app), user_server: `https://${hostAddr}:${p.user}`,
-            ca_file: '/tmp/peer-ca.pem', lookup_timeout: 5, ...misc },
+            ca_file: '/tmp/peer-ca.pem', lookup_timeout: 5,
+            // The chat's state file on the board's /tmp, never its /var/lib: one per config.
+            state_file: `/tmp/robotd-state-${process.pid}-${++stateFiles}.json`, ...misc },
     };
     if (media) sections.media = media;
     if (ffmpeg) sections.ffmpeg = ffmpeg;

@@ -5,8 +5,11 @@
 // status is filled in once answered (null while pending, or for hang/close).
 // /_peer/redirect_target/... is served here too (any method, upgrades included): where a
 // redirect fault points by default, so a request that followed one is recorded.
+// A POST is recorded once its body has arrived, with the body (its first 4 KiB) as text.
 
-const { sendJson, readJson } = require('./http-util');
+const { sendJson, readBody } = require('./http-util');
+
+const BODY_RECORD_LIMIT = 4096;
 
 const GARBAGE = Buffer.from('<html>\u0000\u00ff\u00fe this is {{not json', 'latin1');
 
@@ -46,9 +49,10 @@ async function updateSettings(ctx, id, req) {
   if (id !== model.opts.robotId) return { status: 404, body: { error: `unknown robot_id ${id}` } };
   let body;
   try {
-    body = await readJson(req);
+    const raw = req.peerBody || Buffer.alloc(0);
+    body = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
   } catch (e) {
-    return { status: 400, body: { error: e.message } };
+    return { status: 400, body: { error: `invalid JSON body: ${e.message}` } };
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     return { status: 400, body: { error: 'body must be a JSON object' } };
@@ -96,6 +100,15 @@ function makeDiscoveryHandler(ctx) {
   ctx.hung = new Set();
 
   return async function handleDiscovery(req, res, scheme, url) {
+    let body = null;
+    if (req.method === 'POST' && !url.pathname.startsWith('/_peer/redirect_target')) {
+      try {
+        body = await readBody(req, 1024 * 1024);
+      } catch (e) {
+        return;  // too large or aborted: readBody destroyed the request
+      }
+      req.peerBody = body;
+    }
     const rec = ctx.records.push('requests', {
       scheme,
       method: req.method,
@@ -104,6 +117,7 @@ function makeDiscoveryHandler(ctx) {
       user_agent: req.headers['user-agent'] || null,
       status: null,
       fault: null,
+      ...(body ? { body: body.toString('utf8').slice(0, BODY_RECORD_LIMIT) } : {}),
     });
     if (url.pathname.startsWith('/_peer/redirect_target')) {
       rec.redirect_target = true;
