@@ -127,14 +127,17 @@ void Robot::apply_policy() {
 }
 
 void Robot::moderation_changed() {
-    // A chat command set anonymous control and tells the site: its old answer is stale.
-    site_anon_control_ = true;
     apply_policy();
     policy_.mod.expire(mono_us());
     state_.save(moderation_to_json(policy_.mod));
 }
 
 void Robot::site_setting(const std::string& key, bool value) {
+    if (key == "anonymous_control") {
+        // The chat's choice goes to the site now: the site's older answer no longer counts.
+        site_anon_control_ = true;
+        apply_policy();
+    }
     settings_.post(key, value);
 }
 
