@@ -3,7 +3,8 @@
 # modules robotd's devices need (vivid, snd-aloop, virtio-net, xHCI with ftdi_sio for QEMU's
 # usb-serial adapter, i2c-dev, and vim2m, v4l2loopback, gpio-sim and i2c-stub, which Debian
 # does not build: tests/vm/build-modules.sh builds them out of tree), the aarch64 robotd with
-# its shared libraries, ALSA's speaker-test to play a tone into the loopback, libgpiod's tools
+# its shared libraries, ALSA's speaker-test and aplay to play a tone or a WAV into the loopback,
+# espeak-ng (Debian's, English only) for robotd's text-to-speech, libgpiod's tools
 # (gpioget, gpioset, gpiomon: Debian's gpiod), mjpeg_feeder (tests/vm/mjpeg_feeder.c) with
 # JPEG test pictures, the MJPEG camera's frames, and board_probe (tests/vm/board_probe.c), the
 # guest's clock and line toggler for the timing benches. busybox brings the i2cget/i2cset/i2cdump applets.
@@ -24,7 +25,8 @@ if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/build-modules.sh" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/debs.sh" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/mjpeg_feeder.c" ] &&
-    [ "$out/initramfs.cpio.gz" -nt "$here/board_probe.c" ]; then
+    [ "$out/initramfs.cpio.gz" -nt "$here/board_probe.c" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$here/pcaudio_stub.c" ]; then
     exit 0
 fi
 
@@ -85,7 +87,7 @@ add_module() {
 for m in virtio_mmio virtio_net vivid snd-aloop vim2m v4l2loopback \
     xhci-pci ftdi_sio gpio-sim i2c-stub i2c-dev; do add_module "$m"; done
 
-# busybox, and speaker-test from alsa-utils.
+# busybox, and speaker-test and aplay (arecord too: the same program) from alsa-utils.
 bbdeb=$(fetch_deb "$out/debs" busybox-static arm64)
 dpkg-deb -x "$bbdeb" "$work/busybox"
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
@@ -94,7 +96,8 @@ for applet in $(qemu-aarch64-static "$root/bin/busybox" --list); do
 done
 audeb=$(fetch_deb "$out/debs" alsa-utils arm64)
 dpkg-deb -x "$audeb" "$work/alsa-utils"
-cp "$work/alsa-utils/usr/bin/speaker-test" "$root/usr/bin/"
+cp "$work/alsa-utils/usr/bin/speaker-test" "$work/alsa-utils/usr/bin/aplay" "$root/usr/bin/"
+ln -s aplay "$root/usr/bin/arecord"
 # alsa-lib reads its configuration (where "hw:..." is defined) from /usr/share/alsa.
 cp -r /usr/share/alsa "$root/usr/share/"
 
@@ -123,11 +126,29 @@ aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$root/usr/bin/board
 for p in gpiod libgpiod2; do dpkg-deb -x "$(fetch_deb "$out/debs" "$p" arm64)" "$work/gpiod"; done
 for t in gpiodetect gpioinfo gpioget gpioset gpiomon; do cp "$work/gpiod/usr/bin/$t" "$root/usr/bin/"; done
 
+# Text-to-speech for robotd's [tts] type = espeak: Debian's espeak-ng, its library and libsonic,
+# with the data for English only (phoneme tables, the English dictionary, the English voices
+# and the voice variants such as en+m3): espeak-ng-data's other languages are 12 of its 13 MB.
+# The library looks for its data where Debian put it. libpcaudio.so.0 is not Debian's but
+# tests/vm/pcaudio_stub.c (why: there).
+for p in espeak-ng libespeak-ng1 libsonic0 espeak-ng-data; do
+    dpkg-deb -x "$(fetch_deb "$out/debs" "$p" arm64)" "$work/espeak"
+done
+cp "$work/espeak/usr/bin/espeak-ng" "$root/usr/bin/"
+edata=usr/lib/aarch64-linux-gnu/espeak-ng-data
+mkdir -p "$root/$edata/lang/gmw"
+for f in phontab phonindex phondata intonations en_dict; do cp "$work/espeak/$edata/$f" "$root/$edata/"; done
+cp -r "$work/espeak/$edata/lang/gmw"/en* "$root/$edata/lang/gmw/"
+mkdir -p "$root/$edata/voices"
+cp -r "$work/espeak/$edata/voices/!v" "$root/$edata/voices/"
+aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -Wl,-soname,libpcaudio.so.0 \
+    -o "$root/lib/libpcaudio.so.0" "$here/pcaudio_stub.c"
+
 # Shared libraries, NEEDED by NEEDED: the cross toolchain's C and C++ runtime first (what
 # the binary was linked against), then the :arm64 -dev packages' libraries, then those of the
 # .debs unpacked above.
 lib_dirs=(/usr/aarch64-linux-gnu/lib /usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu
-    "$work/gpiod/usr/lib/aarch64-linux-gnu")
+    "$work/gpiod/usr/lib/aarch64-linux-gnu" "$work/espeak/usr/lib/aarch64-linux-gnu")
 copy_needed() {
     local lib d
     for lib in $(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -145,6 +166,8 @@ copy_needed() {
 }
 copy_needed "$root/usr/bin/robotd"
 copy_needed "$root/usr/bin/speaker-test"
+copy_needed "$root/usr/bin/aplay"
+copy_needed "$root/usr/bin/espeak-ng"
 copy_needed "$root/usr/bin/mjpeg_feeder"
 copy_needed "$root/usr/bin/board_probe"
 for t in gpiodetect gpioinfo gpioget gpioset gpiomon; do copy_needed "$root/usr/bin/$t"; done
