@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "hw/charge_sensor.h"
+#include "media/stream.h"
 #include "net/child.h"
 #include "robot/chat.h"
 #include "robot/discovery.h"
@@ -23,6 +24,10 @@ struct MediaControl {
     std::function<bool()> video_running;  // for send_video_status
     // The owner's ".brightness N" etc.: a checked control name and 0..100.
     std::function<void(const std::string& control, int percent)> camera_control;
+    std::function<void(bool on)> audio;                             // .audio start|stop
+    std::function<void(media::StreamKind kind)> restart;            // .video/.audio restart
+    std::function<void(media::StreamKind kind, int kbps)> bitrate;  // .video/.audio bitrate N
+    std::function<void(bool muted)> mic;  // .mic mute|unmute (really mutes)
 };
 
 // Chat messages from the chat session and the woot room: logged; the owner's camera
