@@ -259,6 +259,9 @@ bool Media::reconfigure() {
                 LOGI(log_, tag(s->kind), "config changed (%s): restarting capture and encoder",
                      what.c_str());
                 retire(*s);
+                // Said here: an old thread that ended at once is already replaced by update(),
+                // so had/has below would not show the restart.
+                changed = true;
             }
         }
         update(*s);

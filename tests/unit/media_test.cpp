@@ -370,7 +370,6 @@ TEST_F(MediaTest, AudioRestartGivesANewAudioThreadAndLeavesVideoAlone) {
     ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
     testing::internal::CaptureStderr();
     media->restart(StreamKind::Audio);
-    EXPECT_EQ(media->stream(StreamKind::Audio), nullptr) << "the old one retired at once";
     // A new stream running, and only two threads: the old audio one was joined.
     const bool again = run_until(
         [&] { return running(*media, StreamKind::Audio) && media->threads() == 2; }, 5000);
