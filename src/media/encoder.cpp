@@ -6,6 +6,7 @@ extern "C" {
 #include <libavutil/channel_layout.h>
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
+#include <libavutil/samplefmt.h>
 }
 
 #include <algorithm>
@@ -296,6 +297,12 @@ bool TsEncoder::encode_audio(AVFrame* frame, int64_t capture_us, const RecordSin
             return false;
         }
         out->nb_samples = c->frame_size;
+        // Zeroed here, at the codec's input, rather than in the captured frame: this buffer
+        // is the encoder's own (a source's frame may share its buffer), and samples queued
+        // before a mute are silenced too.
+        if (silent_) {
+            av_samples_set_silence(out->data, 0, c->frame_size, channels, c->sample_fmt);
+        }
         out->pts = next_pts_;
         next_pts_ += c->frame_size;
         // Estimates from jittery capture stamps may step back a little; records keep order.

@@ -15,8 +15,8 @@ extern "C" {
 #include <libavutil/frame.h>
 }
 
-#include "media/av_handles.h"
 #include "core/ring.h"
+#include "media/av_handles.h"
 
 namespace robotd::media {
 
@@ -81,6 +81,12 @@ class TsEncoder {
     // start there). No effect on audio, where every frame stands alone.
     void request_keyframe() { keyframe_requested_ = true; }
 
+    // Audio: while on, every frame handed to the codec is digital silence (the samples the
+    // FIFO gives out, this encoder's own buffer, are zeroed just before encoding), so the
+    // stream, its timestamps and the viewers' audio clock go on while the microphone says
+    // nothing. No effect on video.
+    void set_silent(bool on) { silent_ = on; }
+
     bool is_video() const { return video_; }
     const char* codec_name() const;
     int frame_size() const;  // audio: samples per encoded frame (1152 for MP2)
@@ -98,6 +104,7 @@ class TsEncoder {
 
     bool video_ = true;
     bool keyframe_requested_ = false;
+    bool silent_ = false;
     int64_t next_pts_ = 0;  // video: frame index; audio: sample index
 
     // Capture times of the last few frames sent to the codec, found again by pts, so a codec

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,21 @@ std::string capture_changes(const StreamSettings& a, const StreamSettings& b) {
     add(a.video_options.camera_format != b.video_options.camera_format, "camera format");
     add(a.video_options.m2m != b.video_options.m2m, "m2m");
     return out;
+}
+
+std::string check_bitrate(StreamKind kind, int kbps) {
+    if (kind == StreamKind::Video) {
+        if (kbps >= kVideoBitrateMinKbps && kbps <= kVideoBitrateMaxKbps) return "";
+        return "video bitrate " + std::to_string(kbps) + " kbit/s is out of range (" +
+               std::to_string(kVideoBitrateMinKbps) + ".." + std::to_string(kVideoBitrateMaxKbps) +
+               ")";
+    }
+    static constexpr int kMp2[] = {32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384};
+    if (std::find(std::begin(kMp2), std::end(kMp2), kbps) != std::end(kMp2)) return "";
+    std::string list;
+    for (int k : kMp2) list += (list.empty() ? "" : ", ") + std::to_string(k);
+    return "audio bitrate " + std::to_string(kbps) + " kbit/s is not an MP2 rate (one of " + list +
+           ")";
 }
 
 MediaStream::MediaStream(StreamSettings s, Logger& log, std::function<void()> wake,
@@ -312,6 +328,7 @@ MediaStream::PumpEnd MediaStream::pump(Source& source, TsEncoder& encoder, std::
             return stopping_ ? PumpEnd::Stopped : PumpEnd::SourceFailed;
         }
         if (keyframe_wanted_.exchange(false)) encoder.request_keyframe();
+        encoder.set_silent(muted_.load());
         if (!encoder.encode(frame.get(), capture_us, sink, error)) return PumpEnd::EncoderFailed;
     }
     return PumpEnd::Stopped;

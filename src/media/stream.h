@@ -52,6 +52,13 @@ struct StreamStats {
 // out: a running stream takes them without a restart.
 std::string capture_changes(const StreamSettings& a, const StreamSettings& b);
 
+// The bitrates the encoders take, the same as the config's [ffmpeg] video_bitrate and
+// audio_bitrate accept (config.cpp): video 1..100000 kbit/s (MPEG-1 states the rate in 18 bits
+// of 400 bit/s), audio one of MPEG-1 Layer II's rates at 32, 44.1 and 48 kHz. "" when `kbps`
+// is one, else why not.
+inline constexpr int kVideoBitrateMinKbps = 1, kVideoBitrateMaxKbps = 100000;
+std::string check_bitrate(StreamKind kind, int kbps);
+
 // Opens the capture source for `s` (the factories of media/source.h by default). Runs on the
 // stream's thread and may block as long as the device takes.
 using SourceOpener = std::function<std::unique_ptr<Source>(const StreamSettings& s, Logger& log,
@@ -112,6 +119,11 @@ class MediaStream {
     // logs the outcome. False, with a log line, when rejected (unknown control, out of range,
     // audio).
     bool set_control(const std::string& name, int percent);
+    // Audio: muted, the stream goes on and carries silence (see TsEncoder::set_silent) from
+    // the next encoded frame (26 ms at 44.1 kHz); unmuted, the microphone's sound again. Any
+    // thread, before start() too; kept across start() and source reopens. No effect on video.
+    void set_muted(bool muted) { muted_.store(muted); }
+    bool muted() const { return muted_.load(); }
 
   private:
     enum class PumpEnd { Stopped, SourceFailed, EncoderFailed };
@@ -159,6 +171,7 @@ class MediaStream {
     CameraControls pending_;                 // asked while a camera is open, not yet applied
     std::atomic<bool> pending_flag_{false};  // pending_ is not empty (read without the mutex)
     std::atomic<bool> stopping_{false};      // stop_ for the hot loop, without the mutex
+    std::atomic<bool> muted_{false};         // audio: encode silence (read per frame)
 
     // Stream thread only.
     RetryPolicy retry_;

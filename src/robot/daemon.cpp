@@ -65,7 +65,11 @@ bool Daemon::start(Config config, std::string* error) {
                      [this] { return media_->video_running(); },
                      [this](const std::string& control, int percent) {
                          media_->set_camera_control(control, percent);
-                     }},
+                     },
+                     [this](bool on) { media_->set_audio(on); },
+                     [this](media::StreamKind kind) { media_->restart(kind); },
+                     [this](media::StreamKind kind, int kbps) { media_->set_bitrate(kind, kbps); },
+                     [this](bool muted) { media_->set_mic_muted(muted); }},
         SpeechControl{});
     discovery_->on_resolved([this](LookupId id) {
         robot_->resolved(id);

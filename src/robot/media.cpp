@@ -17,6 +17,14 @@ const char* tag(media::StreamKind kind) {
     return kind == media::StreamKind::Video ? "video" : "audio";
 }
 
+const char* bitrate_key(media::StreamKind kind) {
+    return kind == media::StreamKind::Video ? "[ffmpeg] video_bitrate" : "[ffmpeg] audio_bitrate";
+}
+
+int config_kbps(const Config& c, media::StreamKind kind) {
+    return kind == media::StreamKind::Video ? c.ffmpeg.video_bitrate : c.ffmpeg.audio_bitrate;
+}
+
 }  // namespace
 
 Media::Media(Loop& loop, const Config& config, Discovery& discovery, MediaOptions options)
@@ -45,6 +53,7 @@ Media::Media(Loop& loop, const Config& config, MediaRelay relay, MediaOptions op
     });
     video_.wanted = !config_.camera.no_camera;
     audio_.wanted = !config_.camera.no_mic;
+    for (Stream* s : {&video_, &audio_}) s->config_kbps = config_kbps(config_, s->kind);
 }
 
 Media::~Media() {
@@ -84,14 +93,14 @@ media::StreamSettings Media::settings_for(media::StreamKind kind) const {
         s.width = width_;
         s.height = height_;
         s.gop = config_.media.gop;
-        s.bitrate_kbps = config_.ffmpeg.video_bitrate;
+        s.bitrate_kbps = video_.kbps_override.value_or(config_.ffmpeg.video_bitrate);
         s.controls = controls_;
         s.video_options = {config_.media.camera_format, config_.media.m2m};
     } else {
         // The reference's mic_num ("1,0") names an ALSA card,device when mic_device is empty.
         s.device = config_.camera.mic_device.empty() ? "hw:" + config_.camera.mic_num
                                                      : config_.camera.mic_device;
-        s.bitrate_kbps = config_.ffmpeg.audio_bitrate;
+        s.bitrate_kbps = audio_.kbps_override.value_or(config_.ffmpeg.audio_bitrate);
         s.sample_rate = config_.ffmpeg.audio_sample_rate;
         s.channels = config_.ffmpeg.audio_channels;
     }
@@ -166,6 +175,7 @@ void Media::start(Stream& s, const Url& url) {
     s.encoder = std::make_unique<media::MediaStream>(
         settings_for(s.kind), log_, [ctx = loop_.context()] { lws_cancel_service(ctx); },
         std::move(options));
+    if (s.kind == media::StreamKind::Audio) s.encoder->set_muted(mic_muted_);
     media::MediaStream* enc = s.encoder.get();
     s.upload = std::make_unique<Upload>(loop_, tag(s.kind), enc->ring(),
                                         [enc] { enc->request_keyframe(); });
@@ -203,7 +213,7 @@ void Media::apply_settings(const RobotSettings& s) {
         update(video_);
     }
     mic_enabled_ = s.mic_enabled.value_or(true);
-    const bool audio = !config_.camera.no_mic && mic_enabled_;
+    const bool audio = !config_.camera.no_mic && mic_enabled_ && audio_on_;
     if (audio != audio_.wanted) {
         LOGI(log_, "audio", "%s (mic_enabled=%s)", audio ? "on" : "off",
              mic_enabled_ ? "true" : "false");
@@ -224,8 +234,20 @@ bool Media::reconfigure() {
         config_width_ = width_ = config_.camera.x_res;
         config_height_ = height_ = config_.camera.y_res;
     }
+    for (Stream* s : {&video_, &audio_}) {
+        // The file's bitrate changed: it replaces the owner's (as the file's size replaces
+        // the server's); an unchanged one leaves the owner's standing.
+        const int file = config_kbps(config_, s->kind);
+        if (file == s->config_kbps) continue;
+        if (s->kbps_override) {
+            LOGI(log_, tag(s->kind), "%s changed to %d kbit/s: it replaces the owner's %d kbit/s",
+                 bitrate_key(s->kind), file, *s->kbps_override);
+            s->kbps_override.reset();
+        }
+        s->config_kbps = file;
+    }
     video_.wanted = video_on_ && !config_.camera.no_camera;
-    audio_.wanted = mic_enabled_ && !config_.camera.no_mic;
+    audio_.wanted = audio_on_ && mic_enabled_ && !config_.camera.no_mic;
     bool changed = false;
     for (Stream* s : {&video_, &audio_}) {
         const bool had = s->encoder != nullptr;
@@ -237,6 +259,9 @@ bool Media::reconfigure() {
                 LOGI(log_, tag(s->kind), "config changed (%s): restarting capture and encoder",
                      what.c_str());
                 retire(*s);
+                // Said here: an old thread that ended at once is already replaced by update(),
+                // so had/has below would not show the restart.
+                changed = true;
             }
         }
         update(*s);
@@ -266,6 +291,93 @@ void Media::set_camera_control(const std::string& name, int percent) {
          !video_.wanted       ? "video is off"
          : video_.start_waits ? "the previous capture thread is still ending"
                               : "the relay is not known yet");
+}
+
+std::string Media::off_reason(const Stream& s) const {
+    if (s.kind == media::StreamKind::Video) {
+        return config_.camera.no_camera ? "there is no camera ([camera] no_camera = true)"
+                                        : "video is off (VIDOFF or .video stop)";
+    }
+    if (config_.camera.no_mic) return "there is no microphone ([camera] no_mic = true)";
+    if (!mic_enabled_) return "the site's robot settings say mic_enabled=false";
+    return "audio is off (.audio stop)";
+}
+
+void Media::set_audio(bool on) {
+    audio_on_ = on;
+    audio_.wanted = on && mic_enabled_ && !config_.camera.no_mic;
+    if (on && !audio_.wanted) {
+        LOGI(log_, "audio", "start asked, but %s: audio stays off", off_reason(audio_).c_str());
+    } else if (!on && audio_.encoder) {
+        LOGI(log_, "audio", "stopping (.audio stop)");
+    }
+    update(audio_);
+}
+
+void Media::restart(media::StreamKind kind) {
+    Stream& s = stream_of(kind);
+    if (!s.wanted) {
+        LOGI(log_, tag(kind), "restart not done: %s, and it stays off", off_reason(s).c_str());
+        return;
+    }
+    if (!s.encoder) {
+        // Nothing runs to restart: it starts by itself once it can.
+        LOGI(log_, tag(kind), "restart not needed: not started yet (%s)",
+             s.start_waits ? "the previous capture thread is still ending"
+                           : "the relay is not known yet");
+        return;
+    }
+    LOGI(log_, tag(kind), "restarting capture, encoder and upload (.%s restart)", tag(kind));
+    retire(s);
+    update(s);
+}
+
+bool Media::set_bitrate(media::StreamKind kind, int kbps) {
+    const std::string why = media::check_bitrate(kind, kbps);
+    if (!why.empty()) {
+        LOGW(log_, tag(kind), ".%s bitrate refused: %s; the bitrate stays as it was", tag(kind),
+             why.c_str());
+        return false;
+    }
+    Stream& s = stream_of(kind);
+    s.kbps_override = kbps;
+    if (!s.encoder) {
+        LOGI(log_, tag(kind), "bitrate %d kbit/s kept for when %s starts (%s)", kbps, tag(kind),
+             !s.wanted       ? off_reason(s).c_str()
+             : s.start_waits ? "the previous capture thread is still ending"
+                             : "the relay is not known yet");
+        return true;
+    }
+    const int running = s.encoder->settings().bitrate_kbps;
+    if (running == kbps) {
+        LOGI(log_, tag(kind), "bitrate is %d kbit/s already", kbps);
+        return true;
+    }
+    LOGI(log_, tag(kind),
+         "bitrate %d -> %d kbit/s (the owner's, over %s until robotd exits): restarting capture "
+         "and encoder",
+         running, kbps, bitrate_key(kind));
+    retire(s);
+    update(s);
+    return true;
+}
+
+void Media::set_mic_muted(bool muted) {
+    if (muted == mic_muted_) {
+        LOGI(log_, "audio", "microphone %s already", muted ? "muted" : "unmuted");
+        return;
+    }
+    mic_muted_ = muted;
+    if (audio_.encoder) audio_.encoder->set_muted(muted);
+    if (muted) {
+        LOGI(log_, "audio", "microphone muted: the audio stream carries silence until .mic unmute");
+    } else {
+        LOGI(log_, "audio", "microphone unmuted: the audio stream carries its sound again");
+    }
+}
+
+const media::MediaStream* Media::stream(media::StreamKind kind) const {
+    return kind == media::StreamKind::Video ? video_.encoder.get() : audio_.encoder.get();
 }
 
 bool Media::video_running() const {

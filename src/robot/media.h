@@ -53,14 +53,33 @@ class Media {
     void resolved(LookupId id);
     void set_video(bool on);                      // VIDON / VIDOFF
     void apply_settings(const RobotSettings& s);  // size change restarts video; mic off stops audio
+    // The owner's ".audio start|stop": like VIDON / VIDOFF for audio. Stands across config
+    // re-reads and the server's settings; audio runs only when this, the site's mic_enabled
+    // and the config's no_mic all allow it (a start that one of them holds off says which).
+    void set_audio(bool on);
+    // The owner's ".video restart" / ".audio restart": the stream's thread and upload start
+    // afresh (the old thread retires and is joined once it has ended, as in every stop here).
+    // A stream that is off stays off, and the log says why.
+    void restart(media::StreamKind kind);
+    // The owner's ".video bitrate N" / ".audio bitrate N" (kbit/s): checked as the config's
+    // [ffmpeg] video_bitrate / audio_bitrate are (media::check_bitrate); a bad one is a log
+    // line and changes nothing (false). A good one is kept for every later start until robotd
+    // exits and applied at once by restarting the stream if it runs; a SIGHUP that changes
+    // the file's value replaces it (as a size in the file replaces the server's).
+    bool set_bitrate(media::StreamKind kind, int kbps);
+    // The owner's ".mic mute|unmute": while muted the audio stream goes on and carries
+    // silence (viewers keep their audio clock and nothing reconnects on unmute); kept across
+    // restarts of the audio stream until robotd exits.
+    void set_mic_muted(bool muted);
     // After SIGHUP, once the Config object this Media refers to holds the new file: compares
     // what each stream runs with (its capture settings and upload URL) with what the config
     // now asks for, and re-applies only the difference: a stream whose capture settings
     // changed (device, size from the file, bitrate, gop, ring, format, m2m, audio rate and
     // channels) restarts; one whose upload URL alone changed (stream_key, discovered_scheme)
     // reconnects its upload and keeps its thread; no_camera / no_mic start or stop a stream.
-    // VIDON/VIDOFF, the server's size and mic_enabled, and the owner's camera controls
-    // stand (a size changed in the file replaces the server's until it sends another). An
+    // VIDON/VIDOFF, the server's size and mic_enabled, and the owner's camera controls,
+    // .audio stop, bitrates and .mic mute stand (a size changed in the file replaces the
+    // server's until it sends another; a bitrate changed in the file replaces the owner's). An
     // unchanged config changes nothing. True when something was restarted, reconnected,
     // started or stopped. Returns at once, like every call here but ~Media.
     bool reconfigure();
@@ -75,6 +94,8 @@ class Media {
     void set_camera_control(const std::string& name, int percent);
     // Stream threads not yet joined (running, or asked to stop and not yet ended).
     int threads() const;
+    // The current stream of that kind (not one retiring), or null: for tests and status.
+    const media::MediaStream* stream(media::StreamKind kind) const;
 
   private:
     struct Stream {
@@ -84,9 +105,16 @@ class Media {
         // Asked to stop, not yet ended: joined once it says it has. At most one per kind,
         // since a start waits for it.
         std::unique_ptr<media::MediaStream> retiring;
-        bool wanted = false;       // config and settings allow it (and, for video, VIDON)
-        bool start_waits = false;  // a start waits for `retiring` (and said so)
+        bool wanted = false;               // config and settings allow it (and, for video, VIDON)
+        bool start_waits = false;          // a start waits for `retiring` (and said so)
+        std::optional<int> kbps_override;  // the owner's bitrate, over the config's
+        int config_kbps = 0;               // the file's bitrate, to notice when SIGHUP changes it
     };
+    Stream& stream_of(media::StreamKind kind) {
+        return kind == media::StreamKind::Video ? video_ : audio_;
+    }
+    // Why a stream is not wanted, for the owner: "video is off (VIDOFF or .video stop)".
+    std::string off_reason(const Stream& s) const;
     media::StreamSettings settings_for(media::StreamKind kind) const;
     // Starts or stops to match `wanted` and what discovery knows; a start waits while the
     // old thread has not ended.
@@ -106,8 +134,10 @@ class Media {
     int width_, height_;
     int config_width_, config_height_;  // the file's size, to notice when SIGHUP changes it
     bool video_on_ = true;              // VIDON / VIDOFF
-    bool mic_enabled_ = true;
-    media::CameraControls controls_;  // the owner's wanted values, for each new video stream
+    bool mic_enabled_ = true;           // the site's robot setting
+    bool audio_on_ = true;              // .audio start / stop
+    bool mic_muted_ = false;            // .mic mute / unmute
+    media::CameraControls controls_;    // the owner's wanted values, for each new video stream
     Stream video_{media::StreamKind::Video}, audio_{media::StreamKind::Audio};
     uint64_t wake_id_ = 0;
 };

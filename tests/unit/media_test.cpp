@@ -1,8 +1,9 @@
 // Media on a real event loop with a fake slow camera: a stop, a restart or a camera control
 // never holds the loop (a loop timer fires while the camera holds the stream's thread), an
 // ended thread is reaped, a restart waits for the old thread to let go of the device, a
-// config re-read restarts only what changed, and robotd's exit waits for the threads only
-// so long.
+// config re-read restarts only what changed, robotd's exit waits for the threads only so
+// long, and the owner's .audio start|stop, .video/.audio restart and bitrate N and .mic
+// mute|unmute act as asked (the microphone is lavfi's sine: a real source, no device needed).
 #include "robot/media.h"
 
 #include <netinet/in.h>
@@ -12,17 +13,21 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "core/config.h"
 #include "fake_slow_camera.h"
 #include "loop_harness.h"
+#include "media/source.h"
 
 namespace robotd {
 namespace {
 
 using media::FakeSlowCamera;
+using media::StreamKind;
 
 // A loopback port nobody listens on (bound, then closed): the uploads fail and retry, which
 // is all these tests need of the relay.
@@ -59,7 +64,12 @@ class MediaTest : public LoopTest {
 
     std::unique_ptr<Media> make(uint32_t exit_wait_ms = 2000) {
         MediaOptions options;
-        options.open_source = camera_.opener();
+        // Video from the fake camera; audio from the configured (lavfi) microphone.
+        options.open_source = [video = camera_.opener()](const media::StreamSettings& s,
+                                                         Logger& log, std::string* error) {
+            if (s.kind == StreamKind::Video) return video(s, log, error);
+            return media::open_audio_source(s.device, s.sample_rate, s.channels, log, error);
+        };
         options.exit_wait_ms = exit_wait_ms;
         auto media = std::make_unique<Media>(
             loop_, config_,
@@ -81,6 +91,20 @@ class MediaTest : public LoopTest {
         timer.start_ms(50);
         run_until([&] { return fired; }, 30000);
         return result;
+    }
+
+    // A microphone that is there: a 440 Hz sine, paced as a capture card would deliver it.
+    void with_mic() {
+        config_.camera.no_mic = false;
+        config_.camera.mic_device = "lavfi:sine=frequency=440:sample_rate=44100";
+        config_.ffmpeg.audio_sample_rate = 44100;
+        config_.ffmpeg.audio_channels = 1;
+    }
+    static bool running(const Media& media, StreamKind kind) {
+        return media.stream(kind) != nullptr && media.stream(kind)->running();
+    }
+    static int bitrate(const Media& media, StreamKind kind) {
+        return media.stream(kind) != nullptr ? media.stream(kind)->settings().bitrate_kbps : -1;
     }
 
     FakeSlowCamera camera_;  // before every Media: outlives their threads
@@ -228,6 +252,287 @@ TEST_F(MediaTest, ExitDoesNotWaitForeverForAThreadStuckInTheDevice) {
                 "E video: the capture thread is still inside /dev/fake-video 200 ms after it was "
                 "asked to stop");
     camera_.release();  // this process's own thread goes on and is joined normally
+}
+
+}  // namespace
+}  // namespace robotd
+
+namespace robotd {
+namespace {
+
+TEST_F(MediaTest, AudioStopAndStartActLikeVidoffAndVidonAndStandAcrossReloadsAndSettings) {
+    with_mic();
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+
+    testing::internal::CaptureStderr();
+    media->set_audio(false);
+    EXPECT_EQ(media->stream(StreamKind::Audio), nullptr);
+    const bool stopped = run_until([&] { return media->threads() == 1; }, 5000);
+    std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(stopped) << log;
+    EXPECT_TRUE(contains(log, "I audio: stopping (.audio stop)")) << log;
+    EXPECT_TRUE(contains(log, "I audio: encoder stopped")) << log;
+    EXPECT_TRUE(media->video_running()) << "video goes on";
+
+    // Neither a config re-read nor the server's settings start it again.
+    EXPECT_FALSE(media->reconfigure());
+    RobotSettings settings;
+    settings.mic_enabled = true;
+    media->apply_settings(settings);
+    run_for(200);
+    EXPECT_EQ(media->stream(StreamKind::Audio), nullptr);
+    EXPECT_EQ(media->threads(), 1);
+
+    // The site's mic_enabled=false holds a start off, and the log says so.
+    settings.mic_enabled = false;
+    media->apply_settings(settings);
+    testing::internal::CaptureStderr();
+    media->set_audio(true);
+    log = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(contains(log,
+                         "I audio: start asked, but the site's robot settings say "
+                         "mic_enabled=false: audio stays off"))
+        << log;
+    EXPECT_EQ(media->stream(StreamKind::Audio), nullptr);
+
+    settings.mic_enabled = true;  // .audio start was asked: the site's yes now starts it
+    media->apply_settings(settings);
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    EXPECT_EQ(media->threads(), 2);
+}
+
+TEST_F(MediaTest, RestartStartsANewThreadOnceTheOldOneEndedWithoutHoldingTheLoop) {
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    camera_.hold_opens();
+    testing::internal::CaptureStderr();
+    media->restart(StreamKind::Video);
+    // The old thread ends (its read is interrupted), is joined, and a new one opens the camera;
+    // the loop runs meanwhile.
+    ASSERT_TRUE(run_until([&] { return camera_.inside_open(); }, 5000));
+    EXPECT_TRUE(timer_fires_while([&] { return camera_.inside_open(); }));
+    EXPECT_EQ(camera_.opens(), 2);
+    EXPECT_EQ(media->threads(), 1) << "the old thread was joined before the new one started";
+    camera_.release();
+    const bool running_again = run_until([&] { return media->video_running(); }, 5000);
+    const std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(running_again) << log;
+    EXPECT_EQ(camera_.max_alive(), 1) << "never two opens of the device at once";
+    EXPECT_TRUE(contains(log, "I video: restarting capture, encoder and upload (.video restart)"))
+        << log;
+    EXPECT_TRUE(contains(log, "I video: encoder stopped")) << log;
+    EXPECT_TRUE(contains(log, "I video: started: /dev/fake-video")) << log;
+}
+
+TEST_F(MediaTest, RestartWhileTheOldThreadHoldsTheDeviceWaitsForIt) {
+    camera_.hold_opens();
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return media->stream(StreamKind::Video) != nullptr; }, 5000));
+    ASSERT_TRUE(run_until([&] { return camera_.inside_open(); }, 5000));
+    media->restart(StreamKind::Video);  // a stream that is opening is restarted too
+    EXPECT_TRUE(timer_fires_while([&] { return camera_.inside_open(); }));
+    EXPECT_EQ(camera_.opens(), 1) << "no second open while the first holds the device";
+    EXPECT_EQ(media->threads(), 1);
+    camera_.release();
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    EXPECT_EQ(camera_.opens(), 2);
+    EXPECT_EQ(camera_.max_alive(), 1);
+}
+
+TEST_F(MediaTest, RestartOfAStreamThatIsOffLeavesItOff) {
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    media->set_video(false);
+    ASSERT_TRUE(run_until([&] { return media->threads() == 0; }, 5000));
+    testing::internal::CaptureStderr();
+    media->restart(StreamKind::Video);
+    media->restart(StreamKind::Audio);  // no_mic in this fixture
+    run_for(200);
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(media->threads(), 0);
+    EXPECT_EQ(camera_.opens(), 1);
+    EXPECT_TRUE(contains(log,
+                         "I video: restart not done: video is off (VIDOFF or .video stop), and it "
+                         "stays off"))
+        << log;
+    EXPECT_TRUE(contains(log,
+                         "I audio: restart not done: there is no microphone ([camera] no_mic = "
+                         "true), and it stays off"))
+        << log;
+}
+
+TEST_F(MediaTest, AudioRestartGivesANewAudioThreadAndLeavesVideoAlone) {
+    with_mic();
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    testing::internal::CaptureStderr();
+    media->restart(StreamKind::Audio);
+    // A new stream running, and only two threads: the old audio one was joined.
+    const bool again = run_until(
+        [&] { return running(*media, StreamKind::Audio) && media->threads() == 2; }, 5000);
+    const std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(again) << log;
+    EXPECT_TRUE(contains(log, "I audio: restarting capture, encoder and upload (.audio restart)"))
+        << log;
+    EXPECT_TRUE(contains(log, "I audio: encoder stopped")) << log;
+    EXPECT_EQ(camera_.opens(), 1) << "video was not restarted";
+}
+
+TEST_F(MediaTest, OwnersBitrateRestartsTheStreamAndStandsUntilTheFileChangesIt) {
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 350);
+
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(media->set_bitrate(StreamKind::Video, 800));
+    const bool restarted =
+        run_until([&] { return camera_.opens() == 2 && media->video_running(); }, 5000);
+    std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(restarted) << log;
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 800);
+    EXPECT_EQ(camera_.max_alive(), 1);
+    EXPECT_TRUE(contains(log,
+                         "I video: bitrate 350 -> 800 kbit/s (the owner's, over [ffmpeg] "
+                         "video_bitrate until robotd exits): restarting capture and encoder"))
+        << log;
+
+    // The same again: nothing to restart.
+    EXPECT_TRUE(media->set_bitrate(StreamKind::Video, 800));
+    run_for(100);
+    EXPECT_EQ(camera_.opens(), 2);
+
+    // Kept across VIDOFF / VIDON.
+    media->set_video(false);
+    ASSERT_TRUE(run_until([&] { return media->threads() == 0; }, 5000));
+    media->set_video(true);
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 800);
+
+    // A re-read whose bitrate did not change leaves the owner's standing, even when another
+    // capture setting restarts the stream.
+    EXPECT_FALSE(media->reconfigure());
+    config_.media.gop = 50;
+    EXPECT_TRUE(media->reconfigure());
+    ASSERT_TRUE(run_until([&] { return camera_.opens() == 4 && media->video_running(); }, 5000));
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 800);
+
+    // The file's new bitrate replaces the owner's, and the log says so.
+    config_.ffmpeg.video_bitrate = 500;
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(media->reconfigure());
+    const bool replaced =
+        run_until([&] { return camera_.opens() == 5 && media->video_running(); }, 5000);
+    log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(replaced) << log;
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 500);
+    EXPECT_TRUE(contains(log,
+                         "I video: [ffmpeg] video_bitrate changed to 500 kbit/s: it replaces the "
+                         "owner's 800 kbit/s"))
+        << log;
+    EXPECT_EQ(camera_.max_alive(), 1);
+}
+
+TEST_F(MediaTest, OwnersBitrateForAStreamThatIsOffIsKeptForItsStart) {
+    with_mic();
+    auto media = make();
+    media->set_audio(false);
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(media->set_bitrate(StreamKind::Audio, 64));
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(contains(log,
+                         "I audio: bitrate 64 kbit/s kept for when audio starts (audio is off "
+                         "(.audio stop))"))
+        << log;
+    media->set_audio(true);
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    EXPECT_EQ(bitrate(*media, StreamKind::Audio), 64);
+}
+
+TEST_F(MediaTest, ABitrateOutOfRangeIsOneLineAndChangesNothing) {
+    with_mic();
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return media->video_running(); }, 5000));
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    testing::internal::CaptureStderr();
+    EXPECT_FALSE(media->set_bitrate(StreamKind::Video, 0));
+    EXPECT_FALSE(media->set_bitrate(StreamKind::Video, 100001));
+    EXPECT_FALSE(media->set_bitrate(StreamKind::Audio, 33));
+    run_for(200);
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(contains(log,
+                         "W video: .video bitrate refused: video bitrate 0 kbit/s is out of range "
+                         "(1..100000); the bitrate stays as it was\n"))
+        << log;
+    EXPECT_TRUE(contains(log, "W video: .video bitrate refused: video bitrate 100001 kbit/s"))
+        << log;
+    EXPECT_TRUE(contains(log,
+                         "W audio: .audio bitrate refused: audio bitrate 33 kbit/s is not an MP2 "
+                         "rate (one of 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, "
+                         "320, 384); the bitrate stays as it was\n"))
+        << log;
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 3) << log;
+    EXPECT_EQ(camera_.opens(), 1);
+    EXPECT_EQ(media->threads(), 2);
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 350);
+    EXPECT_EQ(bitrate(*media, StreamKind::Audio), 32);
+    // Not kept either: a later restart still runs the file's values.
+    media->restart(StreamKind::Video);
+    ASSERT_TRUE(run_until([&] { return camera_.opens() == 2 && media->video_running(); }, 5000));
+    EXPECT_EQ(bitrate(*media, StreamKind::Video), 350);
+}
+
+TEST(MediaBitrate, TheOwnersRangeIsTheConfigsRange) {
+    const auto config_takes = [](const char* key, int kbps) {
+        const ConfigResult r = parse_config(
+            std::string("[ffmpeg]\n") + key + " = " + std::to_string(kbps) + "\n", "test.conf");
+        return r.ok();
+    };
+    for (int kbps : {-1, 0, 1, 2, 350, 99999, 100000, 100001, 1000000}) {
+        EXPECT_EQ(media::check_bitrate(StreamKind::Video, kbps).empty(),
+                  config_takes("video_bitrate", kbps))
+            << kbps;
+    }
+    for (int kbps = -1; kbps <= 400; ++kbps) {
+        EXPECT_EQ(media::check_bitrate(StreamKind::Audio, kbps).empty(),
+                  config_takes("audio_bitrate", kbps))
+            << kbps;
+    }
+}
+
+TEST_F(MediaTest, MicMuteReachesTheRunningAudioStreamAndEveryLaterOne) {
+    with_mic();
+    auto media = make();
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    EXPECT_FALSE(media->stream(StreamKind::Audio)->muted());
+
+    testing::internal::CaptureStderr();
+    media->set_mic_muted(true);
+    std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(media->stream(StreamKind::Audio)->muted()) << "the running stream, no restart";
+    EXPECT_EQ(media->threads(), 2);
+    EXPECT_TRUE(contains(log,
+                         "I audio: microphone muted: the audio stream carries silence until .mic "
+                         "unmute"))
+        << log;
+
+    // Still muted after a restart, and after .audio stop / start.
+    media->restart(StreamKind::Audio);
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    EXPECT_TRUE(media->stream(StreamKind::Audio)->muted());
+    media->set_audio(false);
+    ASSERT_TRUE(run_until([&] { return media->threads() == 1; }, 5000));
+    media->set_audio(true);
+    ASSERT_TRUE(run_until([&] { return running(*media, StreamKind::Audio); }, 5000));
+    EXPECT_TRUE(media->stream(StreamKind::Audio)->muted());
+
+    media->set_mic_muted(false);
+    EXPECT_FALSE(media->stream(StreamKind::Audio)->muted());
+    EXPECT_TRUE(running(*media, StreamKind::Audio)) << "unmuting reconnects nothing";
+    ASSERT_NE(media->stream(StreamKind::Video), nullptr);
+    EXPECT_FALSE(media->stream(StreamKind::Video)->muted()) << "video has nothing to mute";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Media streams end to end on lavfi test inputs: records arrive in order with keyframes every
 // GOP, the bytes are a valid MPEG-TS (checked with ffprobe), a full ring drops whole frames up
-// to a keyframe, and a bad device is retried without crashing and stops promptly.
+// to a keyframe, a bad device is retried without crashing and stops promptly, and muted audio
+// decodes to silence while the stream goes on.
 #include "media/stream.h"
 
 #include <stdio.h>
@@ -339,6 +340,62 @@ TEST_F(MediaStreamTest, AudioRecordsAreMp2InTs) {
     EXPECT_TRUE(contains(probe, "\"codec_name\": \"mp2\"")) << probe;
     EXPECT_TRUE(contains(probe, "\"sample_rate\": \"44100\"")) << probe;
     EXPECT_TRUE(contains(probe, "\"channels\": 1")) << probe;
+}
+
+// The loudest sample of the decoded audio in dB (ffmpeg's volumedetect; digital silence
+// reads -91 dB), or +1000 when it cannot be read.
+double max_volume_db(const std::string& path) {
+    const std::string out =
+        run("ffmpeg -hide_banner -nostats -i '" + path + "' -af volumedetect -f null - 2>&1");
+    const std::string key = "max_volume: ";
+    const size_t at = out.find(key);
+    if (at == std::string::npos) return 1000;
+    return strtod(out.c_str() + at + key.size(), nullptr);
+}
+
+StreamSettings sine_settings() {
+    StreamSettings s;
+    s.kind = StreamKind::Audio;
+    s.device = "lavfi:sine=frequency=440:sample_rate=44100";  // amplitude 1/8: -18 dB peak
+    s.sample_rate = 44100;
+    s.channels = 1;
+    s.bitrate_kbps = 32;
+    return s;
+}
+
+TEST_F(MediaStreamTest, MutedAudioCarriesSilenceAndUnmutedTheSoundAgain) {
+    MediaStream stream(sine_settings(), log_, waker_.callback());
+    stream.set_muted(true);  // before start: from the first frame
+    stream.start();
+    std::vector<Record> muted = collect(stream, waker_, 20, 5000);  // ~0.5 s
+    ASSERT_GE(muted.size(), 20u) << "no audio from lavfi";
+    EXPECT_TRUE(stream.muted());
+
+    stream.set_muted(false);
+    // Frames encoded before the flag was seen may still come: let a few pass.
+    std::vector<Record> boundary = collect(stream, waker_, 3, 5000);
+    ASSERT_GE(boundary.size(), 3u);
+    std::vector<Record> loud = collect(stream, waker_, 20, 5000);
+    ASSERT_GE(loud.size(), 20u);
+    EXPECT_EQ(stream.stats().restarts.load(), 0u) << "one stream throughout: nothing reopened";
+
+    stream.set_muted(true);
+    boundary = collect(stream, waker_, 3, 5000);
+    ASSERT_GE(boundary.size(), 3u);
+    std::vector<Record> muted_again = collect(stream, waker_, 20, 5000);
+    stream.stop();
+    ASSERT_GE(muted_again.size(), 20u);
+
+    // Each part as its own file; mpegts repeats the PAT/PMT, so a later part decodes alone.
+    TempFile silent_file(muted), loud_file(loud), silent_again_file(muted_again);
+    EXPECT_LT(max_volume_db(silent_file.path()), -80.0) << "muted: silence";
+    EXPECT_GT(max_volume_db(loud_file.path()), -30.0) << "unmuted: the sine";
+    EXPECT_LT(max_volume_db(silent_again_file.path()), -80.0) << "muted again: silence";
+    // Time goes on through the mute: the timestamps of the whole stream are continuous.
+    const auto first = pes_starts(loud.front().bytes), last = pes_starts(muted.back().bytes);
+    ASSERT_EQ(first.size(), 1u);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_GT(first[0].pts, last[0].pts);
 }
 
 TEST_F(MediaStreamTest, FullRingDropsWholeFramesUpToAKeyframe) {
