@@ -51,6 +51,8 @@ class Child {
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }
     int stdin_fd() const { return stdin_.get(); }
+    // Closes the stdin pipe: the child reads EOF (a TTS engine has all of its text).
+    void close_stdin() { stdin_.reset(); }
     // Stays open after the child has exited (what it wrote last may still be unread) until
     // the next start() or the Child goes; -1 without a stdout pipe.
     int stdout_fd() const { return stdout_.get(); }
