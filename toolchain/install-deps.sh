@@ -16,7 +16,9 @@ set -euo pipefail
 # (chromium: the browser test plays the stream in jsmpeg in headless /usr/bin/chromium;
 # mosquitto and mosquitto-clients: the mqtt_pub tests start their own broker and subscriber,
 # never the system service, which Debian's package enables but only an init system starts;
-# socat: the serial test's pseudo-terminal board).
+# socat: the serial test's pseudo-terminal board; espeak-ng: the speech tests run the real
+# engine to WAV, the [tts] type robotd's README suggests; festival, pico and flite are not
+# installed, their argv is unit-tested without running them, and libttspico is non-free).
 HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates openssl curl
   dpkg-dev xz-utils
   libmbedtls-dev libcjson-dev libinih-dev
@@ -25,7 +27,8 @@ HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates op
   nasm ffmpeg time
   clang libclang-rt-14-dev
   chromium
-  mosquitto mosquitto-clients socat"
+  mosquitto mosquitto-clients socat
+  espeak-ng"
 # Native packages needed by any cross build (whatever the target arch).
 CROSS_HOST_PACKAGES="qemu-user-static"
 # Per Debian arch: the cross compiler (native package) ...

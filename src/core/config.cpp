@@ -465,8 +465,45 @@ const UsedKey kUsedKeys[] = {
      },
      [](const Config& c) { return std::to_string(c.ffmpeg.video_bitrate); }, false},
 
-    {"tts", "type", "", [](Draft& d, std::string_view v) { return set_text(d.config.tts.type, v); },
+    {"tts", "type", "espeak, festival, pico, flite, custom or none",
+     [](Draft& d, std::string_view v) {
+         for (const char* name : {"espeak", "festival", "pico", "flite", "custom", "none"})
+             if (iequals(v, name)) return set_text(d.config.tts.type, name);
+         return false;
+     },
      [](const Config& c) { return c.tts.type; }, false},
+    {"tts", "command", kCommandForm,
+     [](Draft& d, std::string_view v) { return set_command(d.config.tts.command, v); },
+     [](const Config& c) { return c.tts.command; }, false},
+    {"tts", "speaker_device", "",
+     [](Draft& d, std::string_view v) { return set_text(d.config.tts.speaker_device, v); },
+     [](const Config& c) { return c.tts.speaker_device; }, false},
+    {"tts", "speaker_num", "a sound card number N or N,M (or empty)",
+     [](Draft& d, std::string_view v) {
+         const size_t comma = v.find(',');
+         auto number = [](std::string_view n) {
+             return !n.empty() && n.size() <= 3 &&
+                    std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+         };
+         if (!v.empty() && !(comma == std::string_view::npos
+                                 ? number(v)
+                                 : number(v.substr(0, comma)) && number(v.substr(comma + 1))))
+             return false;
+         return set_text(d.config.tts.speaker_num, v);
+     },
+     [](const Config& c) { return c.tts.speaker_num; }, false},
+    {"tts", "tts_volume", "a whole number 0..100 (%)",
+     [](Draft& d, std::string_view v) { return set_int(d.config.tts.tts_volume, v, 0, 100); },
+     [](const Config& c) { return std::to_string(c.tts.tts_volume); }, false},
+    {"tts", "max_length", "a whole number of characters 1..5000",
+     [](Draft& d, std::string_view v) { return set_int(d.config.tts.max_length, v, 1, 5000); },
+     [](const Config& c) { return std::to_string(c.tts.max_length); }, false},
+    {"tts", "timeout", "a whole number of seconds 1..120",
+     [](Draft& d, std::string_view v) { return set_int(d.config.tts.timeout, v, 1, 120); },
+     [](const Config& c) { return std::to_string(c.tts.timeout); }, false},
+    {"tts", "queue", "a whole number of messages 1..100",
+     [](Draft& d, std::string_view v) { return set_int(d.config.tts.queue, v, 1, 100); },
+     [](const Config& c) { return std::to_string(c.tts.queue); }, false},
     {"tts", "anon_tts", kBoolForm,
      [](Draft& d, std::string_view v) { return set_bool(d.config.tts.anon_tts, v); },
      [](const Config& c) { return show_bool(c.tts.anon_tts); }, false},
@@ -485,6 +522,21 @@ const UsedKey kUsedKeys[] = {
     {"tts", "delay", "a whole number of seconds 0..60",
      [](Draft& d, std::string_view v) { return set_int(d.config.tts.delay, v, 0, 60); },
      [](const Config& c) { return std::to_string(c.tts.delay); }, false},
+
+    {"espeak", "male", kBoolForm,
+     [](Draft& d, std::string_view v) { return set_bool(d.config.espeak.male, v); },
+     [](const Config& c) { return show_bool(c.espeak.male); }, false},
+    // espeak-ng's English variants m1..m7 (and f1..f5: robotd uses f5 for 6 and 7).
+    {"espeak", "voice_number", "a whole number 1..7",
+     [](Draft& d, std::string_view v) { return set_int(d.config.espeak.voice_number, v, 1, 7); },
+     [](const Config& c) { return std::to_string(c.espeak.voice_number); }, false},
+    {"pico", "voice", "a language such as en-US, en-GB, de-DE, es-ES, fr-FR or it-IT",
+     [](Draft& d, std::string_view v) {
+         if (v.empty() || v.size() > 16 || v.find_first_of(" \t/") != std::string_view::npos)
+             return false;
+         return set_text(d.config.pico.voice, v);
+     },
+     [](const Config& c) { return c.pico.voice; }, false},
 
     {"misc", "info_server", kUrlForm,
      [](Draft& d, std::string_view v) { return set_url(d.config.misc.info_server, v, 0); },
@@ -866,7 +918,6 @@ struct InertKey {
     std::string_view key;
 };
 constexpr InertKey kNotActedOn[] = {
-    {"tts", "type"},
     {"motor_hat", "slow_for_low_battery"},
     {"motor_hat", "charge_hours"},
     {"motor_hat", "discharge_hours"},
@@ -1205,6 +1256,10 @@ ConfigResult Loader::finish() {
     if (!draft_.user_server_set) {
         config.misc.user_server = Url{"https", config.misc.info_server.host, 8000, ""};
     }
+    if (config.tts.type == "custom" && config.tts.command.empty())
+        add(Level::Error, "",
+            "[tts] type custom needs [tts] command: the engine's command line (text on its "
+            "stdin, a WAV on its stdout)");
     if (!unused_.empty()) {
         std::string list;
         for (const auto& [section, keys] : unused_) {

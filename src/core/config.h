@@ -46,7 +46,14 @@ struct Config {
         int audio_channels = 1;
     } ffmpeg;
     struct Tts {
-        std::string type = "none";
+        std::string type = "none";   // espeak festival pico flite custom none (lower case)
+        std::string command;         // type custom: the engine's argv, text on stdin, WAV out
+        std::string speaker_device;  // an ALSA PCM or card name; wins over speaker_num
+        std::string speaker_num;     // "N" or "N,M": plughw:N,M
+        int tts_volume = 100;        // %, applied by robotd to the samples
+        int max_length = 300;        // characters spoken of a message at most
+        int timeout = 10;            // seconds an engine may take for one message
+        int queue = 8;               // messages waiting at most (the oldest goes)
         bool anon_tts = true;
         bool filter_url_tts = true;
         bool ext_chat = true;
@@ -54,6 +61,13 @@ struct Config {
         int delay = 10;  // seconds
         std::string boot_message;
     } tts;
+    struct Espeak {
+        bool male = true;
+        int voice_number = 1;  // the voice variant: en+m<N> or en+f<N>
+    } espeak;
+    struct Pico {
+        std::string voice = "en-US";
+    } pico;
     struct Media {
         int gop = 25;        // frames between keyframes: a new viewer's join delay (25 = 1 s)
         int ring_kib = 256;  // each stream's ring between its encoder thread and the upload

@@ -24,10 +24,10 @@ constexpr UnusedSection kUnusedKeys[] = {
      "audio_input_format audio_input_options audio_output_options "
      "video_input_format video_input_options video_output_options"},
     {"ffmpeg-arecord", "arecord_path arecord_format"},
-    {"tts", "tts_volume speaker_num speaker_device"},
-    {"espeak", "male voice_number"},
+    {"tts", ""},
+    {"espeak", ""},
     {"festival", ""},
-    {"pico", "voice"},
+    {"pico", ""},
     {"polly", "robot_voice owner_voice random_voices access_key secrets_key region_name"},
     {"google_cloud", "ssml_enabled key_file language_code voice voice_pitch voice_speaking_rate"},
     {"cozmo",

@@ -57,14 +57,15 @@ bool resolve_program(const std::string& name, std::string* path, std::string* er
 
 // In the child between fork and exec: async-signal-safe calls only. Reports errno through
 // `report` (close-on-exec, so a successful exec closes it empty).
-[[noreturn]] void exec_child(const char* path, char* const* argv, int stdin_fd, pid_t parent,
-                             int report) {
+[[noreturn]] void exec_child(const char* path, char* const* argv, int stdin_fd, int stdout_fd,
+                             pid_t parent, int report) {
     int err = 0;
     setpgid(0, 0);  // signals to the group reach whatever it starts too
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     // robotd died before the prctl took effect: the signal will never come, so go now.
     if (getppid() != parent) _exit(127);
-    if (dup2(stdin_fd, STDIN_FILENO) < 0) {
+    if (dup2(stdin_fd, STDIN_FILENO) < 0 ||
+        (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0)) {
         err = errno;
     } else {
         struct sigaction dfl;
@@ -94,7 +95,8 @@ std::string describe_exit(int status) {
     return "ended (status " + std::to_string(status) + ")";
 }
 
-pid_t spawn_process(const std::vector<std::string>& argv, int stdin_fd, std::string* error) {
+pid_t spawn_process(const std::vector<std::string>& argv, int stdin_fd, std::string* error,
+                    int stdout_fd) {
     if (argv.empty()) {
         *error = "empty command";
         return -1;
@@ -125,7 +127,7 @@ pid_t spawn_process(const std::vector<std::string>& argv, int stdin_fd, std::str
         *error = "cannot start '" + argv[0] + "': fork: " + strerror(errno);
         return -1;
     }
-    if (pid == 0) exec_child(path.c_str(), args.data(), stdin_fd, parent, report[1]);
+    if (pid == 0) exec_child(path.c_str(), args.data(), stdin_fd, stdout_fd, parent, report[1]);
     report_write.reset();
     // Returns at the exec (the pipe closes empty) or at its failure: never long.
     int err = 0;
@@ -152,7 +154,7 @@ Child::~Child() {
     loop_.abandon_child(pid_, had_stdin ? kEofGraceMs : 0, kTermGraceMs);
 }
 
-bool Child::start(const std::vector<std::string>& argv, bool pipe_stdin, std::string* error) {
+bool Child::start(const std::vector<std::string>& argv, Pipes pipes, std::string* error) {
     if (pid_ > 0) {
         *error = "already running";
         return false;
@@ -161,22 +163,32 @@ bool Child::start(const std::vector<std::string>& argv, bool pipe_stdin, std::st
         *error = "empty command";
         return false;
     }
-    UniqueFd read_end, write_end;
-    if (pipe_stdin) {
+    stdout_.reset();
+    auto make_pipe = [error](UniqueFd* read_end, UniqueFd* write_end) {
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) != 0) {
             *error = std::string("pipe: ") + strerror(errno);
             return false;
         }
-        read_end.reset(fds[0]);
-        write_end.reset(fds[1]);
-    }
-    const pid_t pid = spawn_process(argv, read_end.get(), error);
+        read_end->reset(fds[0]);
+        write_end->reset(fds[1]);
+        return true;
+    };
+    UniqueFd in_read, in_write, out_read, out_write;
+    if (pipes.in && !make_pipe(&in_read, &in_write)) return false;
+    if (pipes.out && !make_pipe(&out_read, &out_write)) return false;
+    const pid_t pid = spawn_process(argv, in_read.get(), error, out_write.get());
     if (pid < 0) return false;
     pid_ = pid;
-    if (pipe_stdin) {
-        fcntl(write_end.get(), F_SETFL, fcntl(write_end.get(), F_GETFL) | O_NONBLOCK);
-        stdin_ = std::move(write_end);
+    if (pipes.in) {
+        fcntl(in_write.get(), F_SETFL, fcntl(in_write.get(), F_GETFL) | O_NONBLOCK);
+        stdin_ = std::move(in_write);
+    }
+    if (pipes.out) {
+        // out_write closes here: the reader sees EOF once the child (and whatever it started
+        // with that stdout) is done.
+        fcntl(out_read.get(), F_SETFL, fcntl(out_read.get(), F_GETFL) | O_NONBLOCK);
+        stdout_ = std::move(out_read);
     }
     loop_.watch_child(pid_, argv[0], [this](int status) { exited(status); });
     return true;

@@ -62,7 +62,7 @@ describe('command line', () => {
         assert.match(r.stdout, /^stream_key=\*\*\*\*$/m, 'stream key masked');
         assert.ok(!r.stdout.includes('fx-stream-Key') && !r.stderr.includes('fx-stream-Key'),
             'the stream key is not printed');
-        for (const key of ['[robot] api_key', '[tts] type', '[tts] boot_message', '[tts] delay'])
+        for (const key of ['[robot] api_key', '[tts] boot_message', '[tts] delay'])
             assert.match(r.stderr, new RegExp(`${escapeRe(fixture)}:\\d+: warning: ${escapeRe(key)}: ` +
                 'accepted but not acted on by this version'), key);
         assert.match(r.stderr, /note: not used by this version of robotd: .*\[ffmpeg\] ffmpeg_location/);

@@ -137,6 +137,45 @@ TEST_F(ChildTest, AConsumerWhoseOwnerIsGoneReadsToEofBeforeAnySignal) {
     EXPECT_EQ(kill(pid, 0), -1);
 }
 
+TEST_F(ChildTest, AStdoutPipeCarriesWhatTheChildWroteUpToEofEvenAfterItExited) {
+    Child child(loop_);
+    bool exited = false;
+    child.on_exit([&](int) { exited = true; });
+    std::string error;
+    // Echoes a line of its stdin back on stdout, as a TTS engine turns text into WAV.
+    ASSERT_TRUE(child.start({"sh", "-c", "read line; echo \"$line\"; echo done"},
+                            Child::Pipes{true, true}, &error))
+        << error;
+    ASSERT_GE(child.stdout_fd(), 0);
+    EXPECT_TRUE(fcntl(child.stdout_fd(), F_GETFL) & O_NONBLOCK);
+    EXPECT_TRUE(fcntl(child.stdout_fd(), F_GETFD) & FD_CLOEXEC);
+    const std::string text = "hello\n";
+    ASSERT_EQ(write(child.stdin_fd(), text.data(), text.size()), ssize_t(text.size()));
+    // A second child started meanwhile must not hold the write end open (close-on-exec).
+    Child other(loop_);
+    ASSERT_TRUE(other.start({"sleep", "1000"}, false, &error)) << error;
+    EXPECT_EQ(other.stdout_fd(), -1);
+    ASSERT_TRUE(run_until([&] { return exited; }, 5000));
+    // The read end outlives the child: nothing it wrote is lost to the exit.
+    std::string got;
+    char buf[64];
+    for (;;) {
+        const ssize_t n = read(child.stdout_fd(), buf, sizeof buf);
+        if (n > 0) {
+            got.append(buf, size_t(n));
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            pollfd p{child.stdout_fd(), POLLIN, 0};
+            ASSERT_EQ(poll(&p, 1, 5000), 1);
+            continue;
+        }
+        break;
+    }
+    EXPECT_EQ(got, "hello\ndone\n");
+    other.stop(0);
+}
+
 TEST_F(ChildTest, StoppingAChildTakesItsWholeProcessGroup) {
     const std::string grandchild = dir_.file("grandchild");
     Child child(loop_);

@@ -108,7 +108,6 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_EQ(count(result_, Level::Error), 0u) << dump(result_);
     // Each setting this version parses but does not act on: one warning at its line.
     const std::pair<const char*, const char*> inert[] = {
-        {"type=festival", "[tts] type"},
         {"slow_for_low_battery", "[motor_hat] slow_for_low_battery"},
         {"charge_hours", "[motor_hat] charge_hours"},
         {"discharge_hours", "[motor_hat] discharge_hours"},
@@ -128,8 +127,10 @@ TEST_F(FixtureTest, WarnsForWhatIsNotActedOnAndNotesTheUnusedKeysOnce) {
     EXPECT_TRUE(contains(msg, "not used by this version of robotd")) << msg;
     EXPECT_TRUE(contains(msg, "[ffmpeg] ffmpeg_location, v4l2-ctl_location")) << msg;
     EXPECT_TRUE(contains(msg, "[camera] type")) << msg;
-    EXPECT_TRUE(contains(msg, "[tts] tts_volume")) << msg;
-    EXPECT_TRUE(contains(msg, "[espeak] male")) << msg;
+    // The speech keys are read now (src/speech).
+    EXPECT_FALSE(contains(msg, "[tts] tts_volume")) << msg;
+    EXPECT_FALSE(contains(msg, "[espeak]")) << msg;
+    EXPECT_FALSE(contains(msg, "[pico]")) << msg;
     EXPECT_TRUE(contains(msg, "[logging] log_file")) << msg;
     EXPECT_TRUE(contains(msg, "[misc] custom_hardware")) << msg;
     EXPECT_TRUE(contains(msg, "wpa_template")) << msg;
@@ -172,6 +173,12 @@ TEST_F(FixtureTest, Values) {
     EXPECT_EQ(c.tts.boot_message, "fixture robot online");
     EXPECT_TRUE(c.tts.delay_tts);
     EXPECT_EQ(c.tts.delay, 5);
+    EXPECT_EQ(c.tts.tts_volume, 55);
+    EXPECT_EQ(c.tts.speaker_num, "3,0");
+    EXPECT_EQ(c.tts.speaker_device, "");
+    EXPECT_FALSE(c.espeak.male);
+    EXPECT_EQ(c.espeak.voice_number, 3);
+    EXPECT_EQ(c.pico.voice, "en-GB");
     EXPECT_EQ(c.misc.info_server.str(), "https://info.example.org:443");
     EXPECT_EQ(c.misc.api_server.str(), "https://api.example.org:443");
     EXPECT_EQ(c.misc.app_server.str(), "http://info.example.org:8022");
@@ -256,13 +263,8 @@ TEST(Config, AllUsedKeysAreRead) {
         "lookup_timeout=2.5\nsecret_key=k\n",
         "all.conf");
     ASSERT_TRUE(r.ok()) << dump(r);
-    // The only diag: [tts] type, which nothing acts on yet.
-    EXPECT_EQ(r.diags.size(), 1u) << dump(r);
-    for (const ConfigDiag& d : r.diags) {
-        EXPECT_EQ(d.level, Level::Warning) << dump(r);
-        EXPECT_TRUE(contains(d.message, kNotActedOn)) << dump(r);
-    }
-    EXPECT_NE(find(r, Level::Warning, "all.conf:24"), nullptr) << dump(r);  // [tts] type
+    // Every key of it is acted on now: no warning.
+    EXPECT_TRUE(r.diags.empty()) << dump(r);
     const Config& c = r.config;
     EXPECT_EQ(c.robot.owner, "o");
     EXPECT_EQ(c.robot.robot_id, "r");
@@ -494,6 +496,12 @@ TEST(Config, BadValuesAreErrorsWithFileLineAndExpectedForm) {
         {"robot", "turn_delay", "inf", "a number of seconds 0..60"},
         {"tts", "delay", "-1", "a whole number of seconds 0..60"},
         {"tts", "delay", "1.5", "a whole number of seconds 0..60"},
+        {"tts", "type", "say", "espeak, festival, pico, flite, custom or none"},
+        {"tts", "speaker_num", "card1", "a sound card number N or N,M"},
+        {"tts", "speaker_num", "1,", "a sound card number N or N,M"},
+        {"tts", "command", "say 'hi", "a command line with balanced quotes"},
+        {"espeak", "male", "maybe", "true or false"},
+        {"pico", "voice", "en US", "a language such as en-US"},
         {"misc", "eio", "5", "auto, 3 or 4"},
         {"misc", "video_status_interval", "0", "a whole number of seconds 1..3600"},
         {"misc", "lookup_timeout", "0", "a number of seconds 1..300"},
@@ -547,6 +555,11 @@ TEST(Config, NumbersAreRangeCheckedAtTheirEdges) {
          {"32000", "48000"},
          {"31999", "48001"}},
         {"tts", "delay", "0..60", {"0", "60"}, {"-1", "61"}},
+        {"tts", "tts_volume", "0..100", {"0", "100"}, {"-1", "101"}},
+        {"tts", "max_length", "1..5000", {"1", "5000"}, {"0", "5001"}},
+        {"tts", "timeout", "1..120", {"1", "120"}, {"0", "121"}},
+        {"tts", "queue", "1..100", {"1", "100"}, {"0", "101"}},
+        {"espeak", "voice_number", "1..7", {"1", "7"}, {"0", "8"}},
         {"media", "gop", "1..250", {"1", "250"}, {"0", "251"}},
         {"media", "ring_kib", "16..65536", {"16", "65536"}, {"15", "65537"}},
         // x 1000 into 32-bit milliseconds: 4294968 s would wrap to a 704 ms timer.
@@ -604,13 +617,11 @@ TEST(Config, SettingsNotActedOnWarnAtTheirLineEmptyOnesDoNot) {
         parse_config("[robot]\napi_key=\n[tts]\ntype=espeak\nboot_message=\ndelay=3\n", "tts.conf",
                      {"tts.anon_tts=no"});
     EXPECT_TRUE(r.ok()) << dump(r);
-    // The chat's keys (api_key, anon_tts, delay, boot_message) are acted on.
-    ASSERT_EQ(r.diags.size(), 1u) << dump(r);
-    const ConfigDiag* type = find(r, Level::Warning, "tts.conf:4");
-    ASSERT_NE(type, nullptr) << dump(r);
-    EXPECT_EQ(type->message, std::string("[tts] type") + kNotActedOn);
+    // Speech and the chat's keys (api_key, type, anon_tts, delay, boot_message) are acted on.
+    EXPECT_TRUE(r.diags.empty()) << dump(r);
     // Every key robotd reads but does not act on, and nothing else it reads.
-    for (const char* key : {"tts.type"}) {
+    for (const char* key :
+         {"motor_hat.slow_for_low_battery", "motor_hat.charge_hours", "motor_hat.discharge_hours"}) {
         const ConfigResult one = parse_config("", "k.conf", {std::string(key) + "=1"});
         ASSERT_EQ(one.diags.size(), 1u) << key << dump(one);
         EXPECT_TRUE(contains(one.diags[0].message, kNotActedOn)) << key << dump(one);
@@ -869,4 +880,20 @@ TEST(ConfigOutputMap, ChangedCommandsAreNamedForAReload) {
 }
 
 }  // namespace
+TEST(Config, TtsTypeIsOneOfTheEnginesInAnyCaseAndCustomNeedsACommand) {
+    const ConfigResult r = parse_config("[tts]\ntype=eSpeak\n", "t.conf");
+    EXPECT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config.tts.type, "espeak");
+    EXPECT_TRUE(r.diags.empty()) << dump(r);  // acted on: no "not acted on" warning
+    const ConfigResult bare = parse_config("[tts]\ntype=custom\n", "t.conf");
+    EXPECT_FALSE(bare.ok());
+    const ConfigDiag* e = find(bare, Level::Error, "");
+    ASSERT_NE(e, nullptr) << dump(bare);
+    EXPECT_TRUE(contains(e->message, "[tts] type custom needs [tts] command")) << dump(bare);
+    const ConfigResult custom =
+        parse_config("[tts]\ntype=custom\ncommand=my-tts --wav -\n", "t.conf");
+    EXPECT_TRUE(custom.ok()) << dump(custom);
+    EXPECT_EQ(custom.config.tts.command, "my-tts --wav -");
+}
+
 }  // namespace robotd

@@ -1,0 +1,263 @@
+#include "speech/player.h"
+
+#include <alsa/asoundlib.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/text.h"
+
+namespace robotd::speech {
+
+namespace {
+
+struct PcmCloser {
+    void operator()(snd_pcm_t* p) const { snd_pcm_close(p); }
+};
+struct HwParamsFree {
+    void operator()(snd_pcm_hw_params_t* p) const { snd_pcm_hw_params_free(p); }
+};
+
+bool all_digits(const std::string& s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "N" or "N,M" as plughw:N,M; "" when it is not that.
+std::string card_device(const std::string& s) {
+    const auto comma = s.find(',');
+    if (comma == std::string::npos) return all_digits(s) ? "plughw:" + s + ",0" : "";
+    if (all_digits(s.substr(0, comma)) && all_digits(s.substr(comma + 1))) return "plughw:" + s;
+    return "";
+}
+
+constexpr unsigned kPeriodUs = 50000;   // a write wakes the thread every 50 ms
+constexpr unsigned kBufferUs = 250000;  // what a stop throws away at most
+constexpr unsigned kTailMs = 60;        // silence after the speech: the device's FIFO plays out
+
+}  // namespace
+
+std::string speaker_pcm(const std::string& device_in, const std::string& num_in,
+                        std::string* error) {
+    const std::string device(trim(device_in)), num(trim(num_in));
+    if (!device.empty()) {
+        if (device.find(':') != std::string::npos) return device;
+        static const char* const kPcmNames[] = {"default", "sysdefault", "pulse", "pipewire",
+                                                "jack",    "dmix",       "plug",  "null"};
+        for (const char* name : kPcmNames)
+            if (device == name) return device;
+        const std::string numbered = card_device(device);
+        if (!numbered.empty()) return numbered;
+        return "plughw:CARD=" + device;
+    }
+    if (num.empty()) return "default";
+    const std::string numbered = card_device(num);
+    if (numbered.empty())
+        *error = "[tts] speaker_num '" + num + "': expected a card number N or N,M";
+    return numbered;
+}
+
+void scale_volume(std::vector<uint8_t>* pcm, const WavFormat& format, int percent) {
+    percent = std::clamp(percent, 0, 100);
+    if (percent == 100) return;
+    if (format.bits == 8) {
+        for (uint8_t& s : *pcm) s = uint8_t(128 + (int(s) - 128) * percent / 100);
+        return;
+    }
+    for (size_t i = 0; i + 1 < pcm->size(); i += 2) {
+        const int16_t s = int16_t(uint16_t((*pcm)[i] | (*pcm)[i + 1] << 8));
+        const uint16_t out = uint16_t(int16_t(int32_t(s) * percent / 100));
+        (*pcm)[i] = uint8_t(out);
+        (*pcm)[i + 1] = uint8_t(out >> 8);
+    }
+}
+
+Player::Player(std::function<void()> wake) : wake_(std::move(wake)) {
+    wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (wake_fd_.valid()) thread_ = std::thread([this] { run(); });
+}
+
+Player::~Player() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        quit_ = true;
+    }
+    stop();
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+bool Player::play(std::string pcm, Wav wav, int percent) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!ok() || running_ || result_ || quit_) return false;
+        drain_wake_fd();  // a stop() that came after the last playback had ended
+        stop_ = false;
+        job_ = Job{std::move(pcm), std::move(wav), percent};
+        running_ = true;
+    }
+    cv_.notify_all();
+    return true;
+}
+
+void Player::stop() {
+    stop_ = true;
+    const uint64_t one = 1;
+    if (wake_fd_.valid() && write(wake_fd_.get(), &one, sizeof one) < 0) {
+    }
+}
+
+bool Player::busy() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return running_ || result_.has_value();
+}
+
+std::optional<PlayResult> Player::take_result() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::optional<PlayResult> r = std::move(result_);
+    result_.reset();
+    return r;
+}
+
+void Player::drain_wake_fd() {
+    uint64_t n;
+    while (read(wake_fd_.get(), &n, sizeof n) > 0) {
+    }
+}
+
+void Player::run() {
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            cv_.wait(lock, [this] { return quit_ || job_.has_value(); });
+            if (quit_) return;
+            job = std::move(*job_);
+            job_.reset();
+        }
+        PlayResult r = play_job(job);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            result_ = std::move(r);
+            running_ = false;
+        }
+        wake_();
+    }
+}
+
+bool Player::wait_device(snd_pcm_t* pcm, int ms, int* err) {
+    pollfd fds[8];
+    fds[0] = {wake_fd_.get(), POLLIN, 0};
+    int n = pcm ? snd_pcm_poll_descriptors(pcm, fds + 1, 7) : 0;
+    if (n < 0) n = 0;
+    *err = 0;
+    if (poll(fds, nfds_t(n + 1), ms) < 0 && errno != EINTR) *err = -errno;
+    return !stop_.load();
+}
+
+PlayResult Player::play_job(Job& job) {
+    PlayResult r;
+    const WavFormat f = job.wav.format;
+    const size_t frame = f.frame_bytes();
+    auto fail = [&r](std::string why) {
+        r.error = std::move(why);
+        return r;
+    };
+    if (frame == 0 || f.rate == 0) return fail("no sound to play");
+    scale_volume(&job.wav.pcm, f, job.percent);
+    // Silence after the speech, so the last syllable is not cut by the end of the stream.
+    job.wav.pcm.resize(job.wav.pcm.size() + size_t(f.rate) * kTailMs / 1000 * frame,
+                       f.bits == 8 ? 128 : 0);
+
+    // Non-blocking: every wait is our poll() with the stop eventfd, so a stop is prompt and a
+    // device that stops answering can never hold the thread for good.
+    snd_pcm_t* raw = nullptr;
+    int err = snd_pcm_open(&raw, job.pcm.c_str(), SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+    if (err < 0) {
+        r.open_failed = true;
+        if (err == -EBUSY)
+            return fail("the speaker " + job.pcm + " is busy (another program has it)");
+        return fail("cannot open the speaker " + job.pcm + ": " + snd_strerror(err));
+    }
+    std::unique_ptr<snd_pcm_t, PcmCloser> pcm(raw);
+    snd_pcm_hw_params_t* hw_raw = nullptr;
+    if (snd_pcm_hw_params_malloc(&hw_raw) < 0) return fail("out of memory");
+    std::unique_ptr<snd_pcm_hw_params_t, HwParamsFree> hw(hw_raw);
+    auto check = [&](int e, const char* what) {
+        if (e >= 0) return true;
+        r.open_failed = true;
+        r.error = "the speaker " + job.pcm + ": " + what + ": " + snd_strerror(e);
+        return false;
+    };
+    unsigned rate = f.rate, period_us = kPeriodUs, buffer_us = kBufferUs;
+    // The WAV's own format: a plug device converts what the hardware cannot take.
+    if (!check(snd_pcm_hw_params_any(pcm.get(), hw.get()), "no configuration") ||
+        !check(snd_pcm_hw_params_set_access(pcm.get(), hw.get(), SND_PCM_ACCESS_RW_INTERLEAVED),
+               "interleaved access") ||
+        !check(snd_pcm_hw_params_set_format(
+                   pcm.get(), hw.get(), f.bits == 8 ? SND_PCM_FORMAT_U8 : SND_PCM_FORMAT_S16_LE),
+               f.bits == 8 ? "8-bit samples (try a plughw: device)"
+                           : "16-bit samples (try a plughw: device)") ||
+        !check(snd_pcm_hw_params_set_channels(pcm.get(), hw.get(), f.channels),
+               f.channels == 1 ? "mono (try a plughw: device)" : "stereo (try a plughw: device)") ||
+        !check(snd_pcm_hw_params_set_rate_near(pcm.get(), hw.get(), &rate, nullptr), "sample rate"))
+        return r;
+    snd_pcm_hw_params_set_buffer_time_near(pcm.get(), hw.get(), &buffer_us, nullptr);
+    snd_pcm_hw_params_set_period_time_near(pcm.get(), hw.get(), &period_us, nullptr);
+    if (!check(snd_pcm_hw_params(pcm.get(), hw.get()), "hw params")) return r;
+    snd_pcm_uframes_t buffer = 0;
+    snd_pcm_hw_params_get_buffer_size(hw.get(), &buffer);
+
+    const uint8_t* data = job.wav.pcm.data();
+    const snd_pcm_uframes_t total = job.wav.pcm.size() / frame;
+    snd_pcm_uframes_t done = 0;
+    int64_t progress_us = mono_us();
+    auto stopped = [&] {
+        snd_pcm_drop(pcm.get());
+        r.stopped = true;
+        r.seconds = double(done) / f.rate;
+        return r;
+    };
+    while (done < total) {
+        if (stop_) return stopped();
+        const snd_pcm_sframes_t n = snd_pcm_writei(pcm.get(), data + done * frame, total - done);
+        if (n > 0) {
+            done += snd_pcm_uframes_t(n);
+            progress_us = mono_us();
+            continue;
+        }
+        if (n == -EAGAIN || n == 0) {
+            if (mono_us() - progress_us > int64_t(kStallMs) * 1000)
+                return fail("the speaker " + job.pcm + " stopped taking sound");
+            if (!wait_device(pcm.get(), 100, &err)) return stopped();
+            continue;
+        }
+        // An underrun (the thread was late) or a suspend: carry on where it was.
+        if (snd_pcm_recover(pcm.get(), int(n), 1) < 0)
+            return fail("the speaker " + job.pcm + ": " + snd_strerror(int(n)));
+    }
+    r.seconds = double(done) / f.rate;
+    // Drain without snd_pcm_drain (which would block where a stop cannot reach): a device
+    // that runs plays until its buffer is empty; one that has not started yet (less than its
+    // start threshold was written) is started.
+    if (snd_pcm_state(pcm.get()) == SND_PCM_STATE_PREPARED) snd_pcm_start(pcm.get());
+    const int64_t deadline = mono_us() + int64_t(buffer) * 1000000 / rate + 1000000;
+    while (snd_pcm_state(pcm.get()) == SND_PCM_STATE_RUNNING) {
+        const snd_pcm_sframes_t avail = snd_pcm_avail(pcm.get());
+        if (avail < 0 || snd_pcm_uframes_t(avail) >= buffer) break;
+        if (mono_us() > deadline) break;
+        if (!wait_device(nullptr, 20, &err)) return stopped();
+    }
+    snd_pcm_drop(pcm.get());
+    r.ok = true;
+    return r;
+}
+
+}  // namespace robotd::speech
