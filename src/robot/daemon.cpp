@@ -58,6 +58,7 @@ bool Daemon::start(Config config, std::string* error) {
     log_endpoints();
     discovery_ = std::make_unique<Discovery>(loop_, log_, config_);
     media_ = std::make_unique<Media>(loop_, config_, *discovery_);
+    speech_ = std::make_unique<speech::Speech>(loop_, speech::speech_settings(config_));
     robot_ = std::make_unique<Robot>(
         loop_, config_, *discovery_, std::move(driver),
         MediaControl{[this](bool on) { media_->set_video(on); },
@@ -70,7 +71,10 @@ bool Daemon::start(Config config, std::string* error) {
                      [this](media::StreamKind kind) { media_->restart(kind); },
                      [this](media::StreamKind kind, int kbps) { media_->set_bitrate(kind, kbps); },
                      [this](bool muted) { media_->set_mic_muted(muted); }},
-        SpeechControl{});
+        SpeechControl{
+            [this](const std::string& text, const std::string& who) { speech_->say(text, who); },
+            [this](bool muted) { speech_->mute(muted); },
+            [this](int percent) { speech_->volume(percent); }});
     discovery_->on_resolved([this](LookupId id) {
         robot_->resolved(id);
         media_->resolved(id);
@@ -131,6 +135,11 @@ void Daemon::reload() {
     discovery_->reconfigure();
     robot_->reconfigure(previous, changed);
     media_->reconfigure();
+    if (std::any_of(changed.begin(), changed.end(), [](const std::string& k) {
+            return k.rfind("tts.", 0) == 0 || k.rfind("espeak.", 0) == 0 ||
+                   k.rfind("pico.", 0) == 0;
+        }))
+        speech_->reconfigure(speech::speech_settings(config_));
     if (std::find(changed.begin(), changed.end(), "misc.ca_file") != changed.end() ||
         std::find(changed.begin(), changed.end(), "misc.secure_cert") != changed.end())
         media_->tls_changed();
@@ -139,8 +148,9 @@ void Daemon::reload() {
 
 void Daemon::stop() {
     stopped_ = true;
-    robot_.reset();  // sends the final stop to the hardware
-    media_.reset();  // stops the encoder threads
+    robot_.reset();   // sends the final stop to the hardware
+    speech_.reset();  // kills an engine, stops the player thread
+    media_.reset();   // stops the encoder threads
     discovery_.reset();
 }
 

@@ -12,6 +12,7 @@
 #include "robot/discovery.h"
 #include "robot/media.h"
 #include "robot/robot.h"
+#include "speech/speech.h"
 
 namespace robotd {
 
@@ -40,9 +41,10 @@ class Daemon {
     // tells each part what changed.
     Config config_;
     std::unique_ptr<Discovery> discovery_;
-    std::unique_ptr<Media> media_;  // after discovery_, before robot_:
-    std::unique_ptr<Robot> robot_;  // each is destroyed before what it uses
-    bool stopped_ = false;          // a SIGHUP while stopping finds nothing to reload
+    std::unique_ptr<Media> media_;            // after discovery_, before robot_:
+    std::unique_ptr<speech::Speech> speech_;  // each is destroyed before what it uses
+    std::unique_ptr<Robot> robot_;
+    bool stopped_ = false;  // a SIGHUP while stopping finds nothing to reload
 };
 
 // Writes config diagnostics to the log: errors, warnings (file:line) and the notice.

@@ -173,10 +173,15 @@ void read_bool(const cJSON* obj, const char* key, bool* out) {
 
 }  // namespace
 
-std::string moderation_to_json(const Moderation& m) {
+std::string moderation_to_json(const Moderation& m, const Moderation& basis) {
     JsonPtr o(cJSON_CreateObject());
     cJSON* obj = o.get();
     cJSON_AddNumberToObject(obj, "version", 1);
+    cJSON* config = cJSON_AddObjectToObject(obj, "config");
+    cJSON_AddBoolToObject(config, "table_mode", basis.table_mode);
+    cJSON_AddBoolToObject(config, "anon_control", basis.anon_control);
+    cJSON_AddBoolToObject(config, "anon_tts", basis.anon_tts);
+    cJSON_AddNumberToObject(config, "tts_volume", basis.tts_volume);
     cJSON_AddBoolToObject(obj, "table_mode", m.table_mode);
     cJSON_AddBoolToObject(obj, "anon_control", m.anon_control);
     cJSON_AddBoolToObject(obj, "anon_tts", m.anon_tts);
@@ -215,9 +220,17 @@ bool moderation_from_json(std::string_view text, const Moderation& defaults, int
         return false;
     }
     Moderation m = defaults;
-    read_bool(obj, "table_mode", &m.table_mode);
-    read_bool(obj, "anon_control", &m.anon_control);
-    read_bool(obj, "anon_tts", &m.anon_tts);
+    // The owner edited the config since the file was written: that key's new value wins.
+    const cJSON* basis = cJSON_GetObjectItemCaseSensitive(obj, "config");
+    const auto edited = [basis](const char* key, double now) {
+        const cJSON* was = cJSON_GetObjectItemCaseSensitive(basis, key);
+        if (cJSON_IsBool(was)) return (cJSON_IsTrue(was) ? 1.0 : 0.0) != now;
+        return cJSON_IsNumber(was) && was->valuedouble != now;
+    };
+    if (!edited("table_mode", defaults.table_mode)) read_bool(obj, "table_mode", &m.table_mode);
+    if (!edited("anon_control", defaults.anon_control))
+        read_bool(obj, "anon_control", &m.anon_control);
+    if (!edited("anon_tts", defaults.anon_tts)) read_bool(obj, "anon_tts", &m.anon_tts);
     read_bool(obj, "tts_muted", &m.tts_muted);
     read_bool(obj, "mic_muted", &m.mic_muted);
     if (auto d = json_string(obj, "devmode")) {
@@ -230,7 +243,8 @@ bool moderation_from_json(std::string_view text, const Moderation& defaults, int
         m.exclusive_user = cap_name(ex->valuestring);
     else if (cJSON_IsNull(ex))
         m.exclusive_user.reset();
-    if (auto v = json_int(obj, "tts_volume"); v && *v >= 0 && *v <= 100)
+    if (auto v = json_int(obj, "tts_volume");
+        v && *v >= 0 && *v <= 100 && !edited("tts_volume", defaults.tts_volume))
         m.tts_volume = static_cast<int>(*v);
     read_list(obj, "banned", &m.banned);
     read_list(obj, "whitelist_users", &m.whitelist_users);

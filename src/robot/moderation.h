@@ -68,11 +68,14 @@ struct Moderation {
 // A name as stored: at most kMaxModName bytes.
 std::string cap_name(std::string_view name);
 
-// The state file's JSON. Timeouts keep their wall-clock end and their length.
-std::string moderation_to_json(const Moderation& m);
-// Reads a state file's text over `defaults` (the config's values). A timeout's wall-clock
-// end becomes a monotonic deadline, clamped to its stated length (a clock set wrong never
-// lengthens it); ended ones are dropped. False with *error one line when the text is not a
+// The state file's JSON. Timeouts keep their wall-clock end and their length. `basis` is the
+// config's values the choices were made over (table mode, anonymous control and TTS, TTS
+// volume), recorded so that a later edit of the config wins over an older chat choice.
+std::string moderation_to_json(const Moderation& m, const Moderation& basis);
+// Reads a state file's text over `defaults` (the config's values); a choice whose config
+// value is no longer the one the file recorded as its basis keeps the config's. A timeout's
+// wall-clock end becomes a monotonic deadline, clamped to its stated length (a clock set wrong
+// never lengthens it); ended ones are dropped. False with *error one line when the text is not a
 // state file (the caller keeps the defaults).
 bool moderation_from_json(std::string_view text, const Moderation& defaults, int64_t now_us,
                           int64_t now_wall, Moderation* out, std::string* error);

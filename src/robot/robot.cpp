@@ -105,6 +105,7 @@ Moderation Robot::moderation_defaults() const {
     m.anon_control = config_.robot.anon_control;
     m.table_mode = config_.robot.table_mode;
     m.anon_tts = config_.tts.anon_tts;
+    m.tts_volume = config_.tts.tts_volume;
     return m;
 }
 
@@ -129,7 +130,7 @@ void Robot::apply_policy() {
 void Robot::moderation_changed() {
     apply_policy();
     policy_.mod.expire(mono_us());
-    state_.save(moderation_to_json(policy_.mod));
+    state_.save(moderation_to_json(policy_.mod, moderation_defaults()));
 }
 
 void Robot::site_setting(const std::string& key, bool value) {
@@ -186,9 +187,10 @@ void Robot::reconfigure(const Config& previous, const std::vector<std::string>& 
     if (has(changed, "robot.anon_control")) policy_.mod.anon_control = config_.robot.anon_control;
     if (has(changed, "robot.table_mode")) policy_.mod.table_mode = config_.robot.table_mode;
     if (has(changed, "tts.anon_tts")) policy_.mod.anon_tts = config_.tts.anon_tts;
+    if (has(changed, "tts.tts_volume")) policy_.mod.tts_volume = config_.tts.tts_volume;
     if (has(changed, "robot.anon_control") || has(changed, "robot.table_mode") ||
-        has(changed, "tts.anon_tts"))
-        state_.save(moderation_to_json(policy_.mod));
+        has(changed, "tts.anon_tts") || has(changed, "tts.tts_volume"))
+        state_.save(moderation_to_json(policy_.mod, moderation_defaults()));
     apply_policy();
     drive_.configure(config_);
     if (has(changed, "robot.type") ||

@@ -80,7 +80,7 @@ TEST(Moderation, StateJsonRoundTrips) {
     m.timeout("t1", 30, kMono, kWall, &why);
     m.whitelist_add("w1", &why);
     m.command_add("LED_ON", &why);
-    const std::string text = moderation_to_json(m);
+    const std::string text = moderation_to_json(m, Moderation{});
     Moderation r;
     ASSERT_TRUE(moderation_from_json(text, Moderation{}, kMono + 7, kWall, &r, &why)) << why;
     EXPECT_FALSE(r.anon_control);
@@ -111,6 +111,29 @@ TEST(Moderation, StateOverridesOnlyTheKeysItHas) {
     EXPECT_FALSE(r.anon_tts);
 }
 
+TEST(Moderation, AConfigEditedSinceTheFileWasWrittenWinsForThatKeyOnly) {
+    // Chat turned table mode on and the volume down over a config with both at their defaults.
+    Moderation chosen;
+    chosen.table_mode = true;
+    chosen.tts_volume = 30;
+    chosen.anon_tts = false;
+    const std::string text = moderation_to_json(chosen, Moderation{});
+    // Unchanged config: the chat's choices stand.
+    Moderation r;
+    std::string error;
+    ASSERT_TRUE(moderation_from_json(text, Moderation{}, kMono, kWall, &r, &error)) << error;
+    EXPECT_TRUE(r.table_mode);
+    EXPECT_EQ(r.tts_volume, 30);
+    EXPECT_FALSE(r.anon_tts);
+    // The owner then set tts_volume=80 in the file: that key is the config's, the rest stand.
+    Moderation edited;
+    edited.tts_volume = 80;
+    ASSERT_TRUE(moderation_from_json(text, edited, kMono, kWall, &r, &error)) << error;
+    EXPECT_EQ(r.tts_volume, 80);
+    EXPECT_TRUE(r.table_mode);
+    EXPECT_FALSE(r.anon_tts);
+}
+
 TEST(Moderation, ATimeoutReadBackIsClampedToItsLengthAndEndedOnesDrop) {
     Moderation r;
     std::string error;
@@ -132,7 +155,7 @@ TEST(Moderation, CorruptOrTruncatedStateIsAnErrorNotACrash) {
     Moderation m, r;
     std::string why;
     m.ban("b1", &why);
-    const std::string text = moderation_to_json(m);
+    const std::string text = moderation_to_json(m, Moderation{});
     for (size_t n : {size_t(0), size_t(1), text.size() / 2, text.size() - 3}) {
         std::string error;
         EXPECT_FALSE(

@@ -37,11 +37,11 @@ TEST(StateFile, SavedStateIsReadBack) {
     {
         StateFile f(log, path);
         f.save("stale");  // replaced before or after: the last one wins
-        f.save(moderation_to_json(m));
+        f.save(moderation_to_json(m, Moderation{}));
         f.wait_idle();
         EXPECT_GE(f.written(), 1u);
     }
-    EXPECT_EQ(slurp(path), moderation_to_json(m));
+    EXPECT_EQ(slurp(path), moderation_to_json(m, Moderation{}));
     StateFile f(log, path);
     const Moderation r = f.load(Moderation{}, 0, 0);
     EXPECT_TRUE(r.is_banned("troll"));
