@@ -62,7 +62,9 @@ describe('command line', () => {
         assert.match(r.stdout, /^stream_key=\*\*\*\*$/m, 'stream key masked');
         assert.ok(!r.stdout.includes('fx-stream-Key') && !r.stderr.includes('fx-stream-Key'),
             'the stream key is not printed');
-        for (const key of ['[robot] api_key', '[tts] boot_message', '[tts] delay'])
+        // Speech and chat act on every [tts] key and api_key now: no warning names them.
+        assert.doesNotMatch(r.stderr, /\[(tts|robot)\] [a-z_]+: accepted but not acted on/);
+        for (const key of ['[motor_hat] slow_for_low_battery', '[motor_hat] charge_hours'])
             assert.match(r.stderr, new RegExp(`${escapeRe(fixture)}:\\d+: warning: ${escapeRe(key)}: ` +
                 'accepted but not acted on by this version'), key);
         assert.match(r.stderr, /note: not used by this version of robotd: .*\[ffmpeg\] ffmpeg_location/);
