@@ -196,7 +196,7 @@ Outcome mic(Act& a) {
     return done(muted ? "microphone muted" : "microphone unmuted");
 }
 
-Outcome stream(Act& a, media::StreamKind kind, int lo, int hi) {
+Outcome stream(Act& a, media::StreamKind kind) {
     const auto& w = a.w();
     const bool video = kind == media::StreamKind::Video;
     const char* name = video ? "video" : "audio";
@@ -211,18 +211,20 @@ Outcome stream(Act& a, media::StreamKind kind, int lo, int hi) {
         return done(std::string(name) + " restarted");
     }
     if (w.size() == 2 && iequals(w[0], "bitrate")) {
-        const auto n = number(w[1], lo, hi);
+        // The encoders' own ranges, the ones [ffmpeg] video_bitrate and audio_bitrate take.
+        const auto n = number(w[1], 1, 100000);
         if (!n) return bad("");
+        if (std::string why = media::check_bitrate(kind, *n); !why.empty()) return bad(why);
         if (a.media().bitrate) a.media().bitrate(kind, *n);
         return done(std::string(name) + " bitrate " + std::to_string(*n) + " kbit/s");
     }
     return bad("");
 }
 Outcome video(Act& a) {
-    return stream(a, media::StreamKind::Video, 10, 20000);
+    return stream(a, media::StreamKind::Video);
 }
 Outcome audio(Act& a) {
-    return stream(a, media::StreamKind::Audio, 8, 384);
+    return stream(a, media::StreamKind::Audio);
 }
 
 Outcome camera(Act& a) {
@@ -326,8 +328,9 @@ const ChatHandler::Command kCommands[] = {
      table},
     {"tts", ".tts mute|unmute, or .tts vol 0..100", ChatRank::Owner, tts},
     {"mic", ".mic mute|unmute", ChatRank::Owner, mic},
-    {"video", ".video start|stop|restart, or .video bitrate 10..20000", ChatRank::Owner, video},
-    {"audio", ".audio start|stop|restart, or .audio bitrate 8..384", ChatRank::Owner, audio},
+    {"video", ".video start|stop|restart, or .video bitrate 1..100000", ChatRank::Owner, video},
+    {"audio", ".audio start|stop|restart, or .audio bitrate 32|48|...|384 (an MP2 rate)",
+     ChatRank::Owner, audio},
     {"brightness", ".brightness 0..100", ChatRank::Owner, camera},
     {"contrast", ".contrast 0..100", ChatRank::Owner, camera},
     {"saturation", ".saturation 0..100", ChatRank::Owner, camera},

@@ -208,6 +208,8 @@ TEST_F(ChatHandlerTest, OwnerCommandsAct) {
     EXPECT_TRUE(policy_.mod.mic_muted);
     chat("owner", ".video bitrate 800");
     chat("owner", ".audio bitrate 64");
+    chat("owner", ".audio bitrate 33");  // not an MP2 rate: refused here, never reaches media
+    chat("owner", ".video bitrate 0");
     chat("owner", ".audio stop");
     EXPECT_EQ(bitrates_, (std::vector<std::string>{"video 800", "audio 64"}));
     EXPECT_EQ(audio_, std::vector<bool>{false});
