@@ -69,7 +69,7 @@ describe('virtual board speech', { skip: missing || false }, () => {
 
     // Silence up to `mark` (the relay's bytes when the speech was asked for), speech after it,
     // and silence again in the last QUIET_END_MS.
-    function assertSpokenAfter(file, mark) {
+    function assertSpokenAfter(t, file, mark) {
         const rms = rmsWindows(decodePcm(file));
         const lead = rmsWindows(decodePcm(file, { bytes: mark })).length;
         const series = `RMS per 100 ms (speech asked for after window ${lead}, ${mark} of ${statSync(file).size} bytes): ${rmsText(rms)}`;
@@ -78,21 +78,22 @@ describe('virtual board speech', { skip: missing || false }, () => {
         const loud = rms.slice(lead).filter((x) => x > SPEECH_RMS).length;
         assert.ok(loud >= 3, `speech after it (windows above ${SPEECH_RMS}): ${series}`);
         assert.ok(Math.max(...rms.slice(-QUIET_END_MS / 100)) < SILENCE_RMS, `silence after the speech: ${series}`);
+        t.diagnostic(series);
     }
 
-    test("espeak-ng's WAV played into the loopback reaches the relay through robotd's microphone", async () => {
+    test("espeak-ng's WAV played into the loopback reaches the relay through robotd's microphone", async (t) => {
         // The WAV at espeak-ng's 22050 Hz; plughw converts it to the rate robotd's capture holds
         // the loopback at (snd-aloop makes both sides agree).
         await board.ok('espeak-ng --stdout "hello robot" > /tmp/speech.wav');
         assert.match(await board.ok('aplay -D null /tmp/speech.wav'), /Signed 16 bit Little Endian, Rate 22050 Hz, Mono/);
         const { r, file, mark } = await recordAround({},
             () => board.ok('aplay -q -D plughw:Loopback,0,0 /tmp/speech.wav'), AFTER_PLAY_BYTES);
-        assertSpokenAfter(file, mark);
+        assertSpokenAfter(t, file, mark);
         assert.doesNotMatch(r.log.text(), / E /);
     });
 
     test('a chat line is spoken by robotd into the loopback and its microphone carries it to the relay',
-        async () => {
+        async (t) => {
             const tts = { type: 'espeak', speaker_device: 'plughw:Loopback,0,0', delay_tts: 'false', anon_tts: 'true' };
             const { r, file, mark } = await recordAround({ tts }, async (run, since) => {
                 await peer.waitEvent('chat', 'identify_robot_id', since, { timeoutMs: 30000 });
@@ -100,7 +101,7 @@ describe('virtual board speech', { skip: missing || false }, () => {
                 await peer.chat({ name: 'user1', text: 'hello robot' });
                 await run.wait(SPEAKING_LOG, { from, timeoutMs: 15000 });
             }, AFTER_SPEAKING_BYTES);
-            assertSpokenAfter(file, mark);
+            assertSpokenAfter(t, file, mark);
             assert.doesNotMatch(r.log.text(), / E /);
         });
 });
