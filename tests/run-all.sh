@@ -3,8 +3,8 @@
 # Suites: GoogleTest unit tests, the peer's own tests, the integration tests (robotd
 # against the peer), packaging (board configs, the systemd unit, make install, the .deb
 # installed and purged with apt, the BusyBox init script's respawning), the fuzzers (30 s
-# in all), the ring and stream tests under ThreadSanitizer, the chaos soak (5 min), the cross builds, and robotd on the virtual board
-# (QEMU, tests/vm). Each suite's output goes to build/test-logs/.
+# in all), the ring and stream tests under ThreadSanitizer, the chaos soak (5 min), the
+# cross builds, and robotd on the virtual board (QEMU, tests/vm). Each suite's output goes to build/test-logs/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

@@ -191,6 +191,23 @@ describe('make deb', () => {
         for (const p of ['./usr/bin/robotd', './lib/systemd/system/robotd.service', './etc/robotd/robotd.conf'])
             assert.ok(files.split('\n').some((l) => l.endsWith(' ' + p)), p);
     });
+    for (const [cross, debArch, strip] of [['aarch64', 'arm64', 'aarch64-linux-gnu-strip'],
+        ['armhf', 'armhf', 'arm-linux-gnueabihf-strip']]) {
+        test(`the ${debArch} .deb from the CROSS=${cross} build names the target's library packages`, (t) => {
+            const bin = join(top, 'build', cross, 'robotd');
+            if (!existsSync(bin)) return t.skip(`no ${relative(top, bin)} (make CROSS=${cross}; the cross suite builds it)`);
+            if (!has(strip)) return t.skip(`no ${strip}`);
+            const out = tempDir('robotd-deb-');
+            const r = run(join(top, 'board/rootfs/make-deb.sh'), [debArch, bin, join(top, 'board/rpi4/robotd.conf'), strip, out]);
+            assert.equal(r.status, 0, r.stderr);
+            const built = r.stdout.trim();
+            assert.match(built, new RegExp(`robotd_.*_${debArch}\\.deb$`));
+            assert.equal(run('dpkg-deb', ['-f', built, 'Architecture']).stdout.trim(), debArch);
+            const depends = run('dpkg-deb', ['-f', built, 'Depends']).stdout;
+            for (const p of ['libmbedtls14', 'libcjson1', 'libinih1', 'libasound2', 'libgpiod2'])
+                assert.match(depends, new RegExp(`(^|, )${p} `), `${p} in ${depends}`);
+        });
+    }
     test('apt installs it here offline; the installed robotd passes --check-config; a purge leaves nothing', (t) => {
         if (!isRoot) return t.skip('installing a package needs root');
         if (!has('apt-get')) return t.skip('no apt-get');
