@@ -6,6 +6,8 @@
 #   make soak MINUTES=N   the chaos soak (faults of every kind), N minutes
 #                         (ARGS="-v" passes options on to robotd)
 #   make bench            benchmarks against the reference (printed, not asserted)
+#   make install          install robotd, its systemd unit and config (board/rootfs/install.mk)
+#   make deb              build/deb/robotd_<version>_<arch>.deb (also with CROSS=...)
 # Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
 # everything is there).
 
@@ -148,5 +150,7 @@ format:
 
 clean:
 	rm -rf build/host/obj build/aarch64/obj build/armhf/obj build/*/robotd build/*/*.a build/*/unit-tests
+
+include board/rootfs/install.mk
 
 -include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/tests/integration/sio_probe.d

@@ -18,7 +18,9 @@ set -euo pipefail
 # never the system service, which Debian's package enables but only an init system starts;
 # socat: the serial test's pseudo-terminal board; espeak-ng: the speech tests run the real
 # engine to WAV, the [tts] type robotd's README suggests; festival, pico and flite are not
-# installed, their argv is unit-tested without running them, and libttspico is non-free).
+# installed, their argv is unit-tested without running them, and libttspico is non-free;
+# systemd: systemd-analyze verify of the unit; busybox: the init script's test runs on its
+# sh and start-stop-daemon, as on a board; adduser: the .deb's postinst, tested here).
 HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates openssl curl
   dpkg-dev xz-utils
   libmbedtls-dev libcjson-dev libinih-dev
@@ -28,7 +30,8 @@ HOST_PACKAGES="build-essential g++ make cmake pkg-config file ca-certificates op
   clang libclang-rt-14-dev
   chromium
   mosquitto mosquitto-clients socat
-  espeak-ng"
+  espeak-ng
+  systemd busybox adduser"
 # Native packages needed by any cross build (whatever the target arch).
 CROSS_HOST_PACKAGES="qemu-user-static"
 # Per Debian arch: the cross compiler (native package) ...
