@@ -59,7 +59,7 @@ std::string usage_text() {
            "\n"
            "Options:\n"
            "  -c, --config FILE     INI file in the letsrobot.conf layout\n"
-           "                        (default /etc/robotd/letsrobot.conf)\n"
+           "                        (default /etc/robotd/robotd.conf)\n"
            "      --set S.K=VALUE   override one key, e.g. --set misc.eio=4 (repeatable)\n"
            "      --check-config    validate, print the effective config (secrets masked),\n"
            "                        exit 0 when valid, 2 when not\n"

@@ -7,7 +7,7 @@
 namespace robotd {
 
 struct CliOptions {
-    std::string config_path = "/etc/robotd/letsrobot.conf";
+    std::string config_path = "/etc/robotd/robotd.conf";
     std::vector<std::string> overrides;  // "section.key=value", in order
     bool check_config = false;
     bool help = false;

@@ -18,7 +18,7 @@ TEST(Cli, ConfigSetsAndFlags) {
 TEST(Cli, Defaults) {
     auto r = parse_cli({});
     ASSERT_EQ(r.error, "");
-    EXPECT_EQ(r.options.config_path, "/etc/robotd/letsrobot.conf");
+    EXPECT_EQ(r.options.config_path, "/etc/robotd/robotd.conf");
     EXPECT_FALSE(r.options.check_config);
     EXPECT_EQ(r.options.sink, CliOptions::Sink::Auto);
 }
