@@ -41,7 +41,7 @@ struct SpeechStats {
 };
 
 // `text` cut to at most `max_chars` UTF-8 characters, never inside one; *cut says whether it
-// was.
+// was. A stray continuation byte (invalid UTF-8) counts as a character.
 std::string cut_utf8(const std::string& text, size_t max_chars, bool* cut);
 
 class Speech {

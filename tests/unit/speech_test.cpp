@@ -41,6 +41,19 @@ TEST(SpeechCut, CutsOnACharacterBoundary) {
     EXPECT_TRUE(cut);
 }
 
+TEST(SpeechCut, InvalidUtf8IsCutToo) {
+    // Stray continuation bytes belong to no character: each counts as one, so max_length
+    // bounds every text (and its write to the engine's stdin pipe), valid UTF-8 or not.
+    bool cut = false;
+    EXPECT_EQ(cut_utf8(std::string(100000, '\x80'), 4, &cut).size(), 4u);
+    EXPECT_TRUE(cut);
+    // A lead byte takes at most its own continuation bytes.
+    EXPECT_EQ(cut_utf8("\xC3\xA9\xA9\xA9", 2, &cut), "\xC3\xA9\xA9");
+    EXPECT_TRUE(cut);
+    EXPECT_EQ(cut_utf8("a\xE2\x82\xAC", 2, &cut), "a\xE2\x82\xAC");
+    EXPECT_FALSE(cut);
+}
+
 class SpeechTest : public LoopTest {
   protected:
     void SetUp() override {
