@@ -112,7 +112,16 @@ void Speech::apply(const SpeechSettings& s, bool first) {
         ++stats_.dropped;
         note_dropped();
     }
-    if (!engine_.speaks()) queue_.clear();
+    if (!engine_.speaks()) {
+        // Speech is off: what is being made or played stops too, as on mute.
+        queue_.clear();
+        if (stage_ == Stage::Making) {
+            abort_making();
+            stage_ = Stage::Idle;
+        } else if (stage_ == Stage::Playing) {
+            player_.stop();  // the result comes through woken()
+        }
+    }
 }
 
 void Speech::reconfigure(const SpeechSettings& settings) {

@@ -186,3 +186,21 @@ TEST_F(SpeechTest, ALongMessageIsCutAndAnEngineWritingJunkFails) {
     EXPECT_EQ(speech.stats().failed, 1u);
     EXPECT_EQ(log.count("not a WAV stream"), 1u) << log.text();
 }
+
+TEST_F(SpeechTest, SpeechTurnedOffByAReloadStopsTheMessageInTheMaking) {
+    SpeechSettings s = custom();
+    s.engine.command = "sh -c 'cat >/dev/null; sleep 1; cat \"$0\"' " + wav_;
+    Speech speech(loop_, s);
+    speech.say("one", "fay");
+    speech.say("two", "fay");
+    ASSERT_FALSE(speech.idle());
+    SpeechSettings off = s;
+    off.engine.type = EngineType::None;
+    speech.reconfigure(off);
+    EXPECT_FALSE(speech.enabled());
+    ASSERT_TRUE(run_until([&] { return speech.idle(); }, 20000));
+    run_for(1500);  // past the engine's own end: nothing is played after "speech is off"
+    EXPECT_EQ(speech.stats().spoken, 0u);
+    EXPECT_TRUE(speech.idle());
+    EXPECT_TRUE(run_until([&] { return loop_.reaper().alive() == 0; }, 10000));
+}
