@@ -226,6 +226,29 @@ describe('state file and delayed TTS', () => {
         } finally { await done(r); }
     });
 
+    test('exclusive control the site ended stays ended after a restart', async () => {
+        const state = join(tempDir(), 'state.json');
+        let r = startRobotd(config({ misc: { state_file: state } }));
+        try {
+            await ready(r);
+            await r.wait(/ I app: connected to /);
+            await peer.chat({ name: 'owner1', text: '.exclusive alice' });
+            await r.wait(/ exclusive control for 'alice'/);
+            await peer.emit('app', 'exclusive_control', [{ status: 'end', robot_id: 'robot1' }]);
+            await r.wait(/ I app: exclusive control ended/);
+            await peer.command({ command: 'L', user: 'bob', anonymous: false });
+            await r.wait(/(control: L from bob$|the last: L from bob\))/);
+        } finally { await done(r); }
+        r = startRobotd(config({ misc: { state_file: state } }));
+        try {
+            await ready(r);
+            const from = r.log.lines.length;
+            await peer.command({ command: 'L', user: 'bob', anonymous: false });
+            await r.wait(/(control: L from bob$|the last: L from bob\)|command L from bob refused)/, { from });
+            assert.equal(r.log.count(/command L from bob refused/), 0, r.log.text());
+        } finally { await done(r); }
+    });
+
     test('a truncated state file is one warning and the defaults', async () => {
         const dir = tempDir();
         const state = join(dir, 'state.json');
