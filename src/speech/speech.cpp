@@ -112,16 +112,7 @@ void Speech::apply(const SpeechSettings& s, bool first) {
         ++stats_.dropped;
         note_dropped();
     }
-    if (!engine_.speaks()) {
-        // Speech is off: what is being made or played stops too, as on mute.
-        queue_.clear();
-        if (stage_ == Stage::Making) {
-            abort_making();
-            stage_ = Stage::Idle;
-        } else if (stage_ == Stage::Playing) {
-            player_.stop();  // the result comes through woken()
-        }
-    }
+    if (!engine_.speaks()) silence();  // speech is off: as on mute
 }
 
 void Speech::reconfigure(const SpeechSettings& settings) {
@@ -156,7 +147,10 @@ void Speech::mute(bool muted) {
     if (muted == muted_) return;
     muted_ = muted;
     LOGI(log_, kTag, "speech %s", muted ? "muted" : "unmuted");
-    if (!muted) return;
+    if (muted) silence();
+}
+
+void Speech::silence() {
     queue_.clear();
     if (stage_ == Stage::Making) {
         abort_making();

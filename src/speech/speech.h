@@ -95,6 +95,7 @@ class Speech {
     void maybe_made();  // the engine is done and its output read: play it
     void timed_out();
     void abort_making();  // kills the engine, forgets its output
+    void silence();       // clears the queue, stops what is being made or played
     void made_failed(const std::string& why);
     void woken();  // the player may have finished
     void note_dropped();
