@@ -58,12 +58,14 @@ std::string first_public_address() {
 }
 
 AppSession::AppSession(Loop& loop, Link& link, const Config& config, PolicyState& policy,
-                       Discovery& discovery, const MediaControl& media)
+                       Discovery& discovery, const MediaControl& media,
+                       std::function<void()> changed)
     : log_(loop.log()),
       link_(link),
       config_(config),
       policy_(policy),
       media_(media),
+      changed_(std::move(changed)),
       loop_(loop),
       video_status_(loop, [this] { send_video_status(); }),
       ip_info_(loop, [this] { send_ip_information(); }),
@@ -145,7 +147,11 @@ void AppSession::exclusive_control(const cJSON* arg) {
         LOGI(log_, "app", "exclusive control ended");
     } else {
         LOGW(log_, "app", "exclusive_control status '%s' ignored", status->c_str());
+        return;
     }
+    // The kept choice follows the site's, so a restart does not bring back an ended one.
+    policy_.mod.exclusive_user = policy_.exclusive_user;
+    if (changed_) changed_();
 }
 
 void AppSession::command(const cJSON* arg) {

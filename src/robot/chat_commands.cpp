@@ -108,8 +108,15 @@ Outcome anon(Act& a) {
     return done(what + (*v ? " on" : " off"));
 }
 
+// A ban or timeout holds against every command its user sends: an owner's would lock the
+// owner out of its own robot, so none is taken.
+bool names_owner(Act& a, const std::string& user) {
+    return chat_rank(a.policy(), user, false) == ChatRank::Owner;
+}
+
 Outcome ban(Act& a) {
     if (a.w().size() != 1) return bad("");
+    if (names_owner(a, a.w()[0])) return bad(quoted(a.w()[0]) + " is an owner: never banned");
     std::string why;
     if (!a.mod().ban(a.w()[0], &why)) return done(why);  // nothing to change: said, not an error
     a.changed();
@@ -133,6 +140,7 @@ Outcome timeout(Act& a) {
         if (!n) return bad("");
         minutes = *n;
     }
+    if (names_owner(a, w[0])) return bad(quoted(w[0]) + " is an owner: never timed out");
     std::string why;
     if (!a.mod().timeout(w[0], minutes, mono_us(), int64_t(::time(nullptr)), &why))
         return done(why);  // nothing to change: said, not an error
@@ -366,6 +374,16 @@ void ChatHandler::command(const ChatMessage& m, const char* session) {
              m.anonymous && !m.name.empty()
                  ? " (an anonymous sender has no rank, whatever its name)"
                  : "");
+        return;
+    }
+    // Banned and timed-out users' commands are refused whatever their rank (a banned moderator
+    // must not lift its own ban); owners are never banned (see names_owner).
+    const char* barred = policy_.mod.is_banned(m.name)              ? "the sender is banned"
+                         : policy_.mod.timed_out(m.name, mono_us()) ? "the sender is timed out"
+                                                                    : nullptr;
+    if (barred && rank != ChatRank::Owner) {
+        LOGI(log_, session, "chat command %s from %s refused: %s", text.c_str(), who.c_str(),
+             barred);
         return;
     }
     ChatActions a{*this, m};

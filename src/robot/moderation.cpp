@@ -260,8 +260,12 @@ bool moderation_from_json(std::string_view text, const Moderation& defaults, int
             if (!user || user->empty() || !until || !minutes || *minutes < 1 ||
                 *minutes > kMaxTimeoutMinutes || m.timeouts.size() >= kMaxModList)
                 continue;
-            // What is left by the wall clock, never more than the stated length.
-            const int64_t left_s = std::min<int64_t>(*until - now_wall, *minutes * 60);
+            // What is left by the wall clock, never more than the stated length; an "until"
+            // anywhere in the int64 range must not wrap (a string takes all of it).
+            int64_t by_clock = 0;
+            if (__builtin_sub_overflow(int64_t(*until), now_wall, &by_clock))
+                by_clock = *until < 0 ? 0 : INT64_MAX;
+            const int64_t left_s = std::min<int64_t>(by_clock, *minutes * 60);
             if (left_s <= 0) continue;
             m.timeouts.push_back(
                 {cap_name(*user), now_us + left_s * 1000000, now_wall + left_s, int(*minutes)});

@@ -57,7 +57,8 @@ Robot::Robot(Loop& loop, const Config& config, Discovery& discovery, std::unique
       chat_(loop, "chat", "check [misc] info_server and the robot_id"),
       app_(loop, "app", "check [misc] app_server"),
       user_(loop, "user", "check [misc] user_server and [misc] ca_file"),
-      app_session_(loop, app_, config, policy_, discovery, media_),
+      app_session_(loop, app_, config, policy_, discovery, media_,
+                   [this] { moderation_changed(); }),
       moderators_refresh_(loop, [this] {
           discovery_.refresh(LookupId::Moderators);
           moderators_refresh_.start_ms(kModeratorsRefreshMs);

@@ -110,8 +110,10 @@ void route_user(Link& link, const Config& config, ChatHandler& chat);
 // control, settings changes, VIDOFF/VIDON and reverse SSH.
 class AppSession {
   public:
+    // `changed` runs after exclusive_control changed policy.mod (the state file keeps it).
     AppSession(Loop& loop, Link& link, const Config& config, PolicyState& policy,
-               Discovery& discovery, const MediaControl& media);
+               Discovery& discovery, const MediaControl& media,
+               std::function<void()> changed = nullptr);
     AppSession(const AppSession&) = delete;
     AppSession& operator=(const AppSession&) = delete;
 
@@ -131,6 +133,7 @@ class AppSession {
     const Config& config_;
     PolicyState& policy_;
     const MediaControl& media_;
+    std::function<void()> changed_;
     Loop& loop_;
     Timer video_status_, ip_info_;
     Child reverse_ssh_;

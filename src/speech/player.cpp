@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -79,90 +80,103 @@ void scale_volume(std::vector<uint8_t>* pcm, const WavFormat& format, int percen
     }
 }
 
-Player::Player(std::function<void()> wake) : wake_(std::move(wake)) {
-    wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (wake_fd_.valid()) thread_ = std::thread([this] { run(); });
+Player::Player(std::function<void()> wake) : s_(std::make_shared<Shared>()) {
+    s_->wake = std::move(wake);
+    s_->wake_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (s_->wake_fd.valid()) thread_ = std::thread([s = s_] { run(s); });
 }
 
 Player::~Player() {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        quit_ = true;
+        std::lock_guard<std::mutex> lock(s_->mutex);
+        s_->quit = true;
     }
     stop();
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    s_->cv.notify_all();
+    if (!thread_.joinable()) return;
+    std::unique_lock<std::mutex> lock(s_->mutex);
+    const bool ended = s_->cv.wait_for(lock, std::chrono::milliseconds(kJoinLimitMs),
+                                       [this] { return s_->ended; });
+    s_->wake = nullptr;  // the owner's loop may be gone next
+    lock.unlock();
+    if (ended)
+        thread_.join();
+    else
+        thread_.detach();  // stuck inside alsa-lib: it ends on its own, on Shared alone
 }
 
 bool Player::play(std::string pcm, Wav wav, int percent) {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!ok() || running_ || result_ || quit_) return false;
+        std::lock_guard<std::mutex> lock(s_->mutex);
+        if (!ok() || s_->running || s_->result || s_->quit) return false;
         drain_wake_fd();  // a stop() that came after the last playback had ended
-        stop_ = false;
-        job_ = Job{std::move(pcm), std::move(wav), percent};
-        running_ = true;
+        s_->stop = false;
+        s_->job = Job{std::move(pcm), std::move(wav), percent};
+        s_->running = true;
     }
-    cv_.notify_all();
+    s_->cv.notify_all();
     return true;
 }
 
 void Player::stop() {
-    stop_ = true;
+    s_->stop = true;
     const uint64_t one = 1;
-    if (wake_fd_.valid() && write(wake_fd_.get(), &one, sizeof one) < 0) {
+    if (s_->wake_fd.valid() && write(s_->wake_fd.get(), &one, sizeof one) < 0) {
     }
 }
 
 bool Player::busy() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return running_ || result_.has_value();
+    std::lock_guard<std::mutex> lock(s_->mutex);
+    return s_->running || s_->result.has_value();
 }
 
 std::optional<PlayResult> Player::take_result() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::optional<PlayResult> r = std::move(result_);
-    result_.reset();
+    std::lock_guard<std::mutex> lock(s_->mutex);
+    std::optional<PlayResult> r = std::move(s_->result);
+    s_->result.reset();
     return r;
 }
 
 void Player::drain_wake_fd() {
     uint64_t n;
-    while (read(wake_fd_.get(), &n, sizeof n) > 0) {
+    while (read(s_->wake_fd.get(), &n, sizeof n) > 0) {
     }
 }
 
-void Player::run() {
+void Player::run(const std::shared_ptr<Shared>& s) {
     for (;;) {
         Job job;
         {
-            std::unique_lock<std::mutex> lock(mutex_);
-            cv_.wait(lock, [this] { return quit_ || job_.has_value(); });
-            if (quit_) return;
-            job = std::move(*job_);
-            job_.reset();
+            std::unique_lock<std::mutex> lock(s->mutex);
+            s->cv.wait(lock, [&] { return s->quit || s->job.has_value(); });
+            if (s->quit) {
+                s->ended = true;
+                s->cv.notify_all();
+                return;
+            }
+            job = std::move(*s->job);
+            s->job.reset();
         }
-        PlayResult r = play_job(job);
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            result_ = std::move(r);
-            running_ = false;
-        }
-        wake_();
+        PlayResult r = play_job(*s, job);
+        std::lock_guard<std::mutex> lock(s->mutex);
+        s->result = std::move(r);
+        s->running = false;
+        // Under the mutex: the destructor clears it under the same mutex.
+        if (s->wake) s->wake();
     }
 }
 
-bool Player::wait_device(snd_pcm_t* pcm, int ms, int* err) {
+bool Player::wait_device(Shared& s, snd_pcm_t* pcm, int ms, int* err) {
     pollfd fds[8];
-    fds[0] = {wake_fd_.get(), POLLIN, 0};
+    fds[0] = {s.wake_fd.get(), POLLIN, 0};
     int n = pcm ? snd_pcm_poll_descriptors(pcm, fds + 1, 7) : 0;
     if (n < 0) n = 0;
     *err = 0;
     if (poll(fds, nfds_t(n + 1), ms) < 0 && errno != EINTR) *err = -errno;
-    return !stop_.load();
+    return !s.stop.load();
 }
 
-PlayResult Player::play_job(Job& job) {
+PlayResult Player::play_job(Shared& s, Job& job) {
     PlayResult r;
     const WavFormat f = job.wav.format;
     const size_t frame = f.frame_bytes();
@@ -226,7 +240,7 @@ PlayResult Player::play_job(Job& job) {
         return r;
     };
     while (done < total) {
-        if (stop_) return stopped();
+        if (s.stop) return stopped();
         const snd_pcm_sframes_t n = snd_pcm_writei(pcm.get(), data + done * frame, total - done);
         if (n > 0) {
             done += snd_pcm_uframes_t(n);
@@ -236,7 +250,7 @@ PlayResult Player::play_job(Job& job) {
         if (n == -EAGAIN || n == 0) {
             if (mono_us() - progress_us > int64_t(kStallMs) * 1000)
                 return fail("the speaker " + job.pcm + " stopped taking sound");
-            if (!wait_device(pcm.get(), 100, &err)) return stopped();
+            if (!wait_device(s, pcm.get(), 100, &err)) return stopped();
             continue;
         }
         // An underrun (the thread was late) or a suspend: carry on where it was.
@@ -253,7 +267,7 @@ PlayResult Player::play_job(Job& job) {
         const snd_pcm_sframes_t avail = snd_pcm_avail(pcm.get());
         if (avail < 0 || snd_pcm_uframes_t(avail) >= buffer) break;
         if (mono_us() > deadline) break;
-        if (!wait_device(nullptr, 20, &err)) return stopped();
+        if (!wait_device(s, nullptr, 20, &err)) return stopped();
     }
     snd_pcm_drop(pcm.get());
     r.ok = true;

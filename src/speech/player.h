@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -42,11 +43,16 @@ class Player {
   public:
     // Longest a device may keep a write from progressing before the playback is given up.
     static constexpr int kStallMs = 3000;
+    // Longest the destructor waits for the thread: a stop ends a playback at once, unless the
+    // thread is stuck inside alsa-lib (a wedged driver or sound server), where no stop
+    // reaches; that thread is then left to end on its own, with nothing of the owner's.
+    static constexpr int kJoinLimitMs = 2000;
 
     // `wake` runs on the player thread after each playback ends: the owner passes a function
     // that calls lws_cancel_service(), so the loop takes the result (see Loop::add_wake).
+    // It is never called once the destructor has returned.
     explicit Player(std::function<void()> wake);
-    // Stops what plays and joins the thread: bounded, as every wait inside is.
+    // Stops what plays and joins the thread, waiting at most kJoinLimitMs.
     ~Player();
     Player(const Player&) = delete;
     Player& operator=(const Player&) = delete;
@@ -61,7 +67,7 @@ class Player {
     // From the loop: the result of the playback that has ended, once.
     std::optional<PlayResult> take_result();
     // Whether the eventfd could be made; the thread runs only then.
-    bool ok() const { return wake_fd_.valid(); }
+    bool ok() const { return s_->wake_fd.valid(); }
 
   private:
     struct Job {
@@ -69,21 +75,27 @@ class Player {
         Wav wav;
         int percent = 100;
     };
-    void run();
-    PlayResult play_job(Job& job);
+    // What the thread and its owner share. The thread holds it too, so a thread the
+    // destructor gave up on still finds it.
+    struct Shared {
+        std::function<void()> wake;  // cleared, under the mutex, when the owner goes
+        UniqueFd wake_fd;            // eventfd: stop() and the destructor interrupt a poll
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::optional<Job> job;
+        std::optional<PlayResult> result;
+        bool running = false;  // a job is being played
+        bool quit = false;
+        bool ended = false;  // the thread has returned
+        std::atomic<bool> stop{false};
+    };
+    static void run(const std::shared_ptr<Shared>& s);
+    static PlayResult play_job(Shared& s, Job& job);
     // Waits up to `ms` for the PCM's descriptors or the stop eventfd; false when stopping.
-    bool wait_device(::_snd_pcm* pcm, int ms, int* err);
+    static bool wait_device(Shared& s, ::_snd_pcm* pcm, int ms, int* err);
     void drain_wake_fd();
 
-    const std::function<void()> wake_;
-    UniqueFd wake_fd_;  // eventfd: stop() and the destructor interrupt a poll
-    mutable std::mutex mutex_;
-    std::condition_variable cv_;
-    std::optional<Job> job_;
-    std::optional<PlayResult> result_;
-    bool running_ = false;  // a job is being played
-    bool quit_ = false;
-    std::atomic<bool> stop_{false};
+    const std::shared_ptr<Shared> s_;
     std::thread thread_;
 };
 

@@ -41,14 +41,22 @@ SpeechSettings speech_settings(const Config& config) {
 
 std::string cut_utf8(const std::string& text, size_t max_chars, bool* cut) {
     size_t chars = 0;
+    size_t follow = 0;  // continuation bytes the last lead byte still takes
     for (size_t i = 0; i < text.size(); ++i) {
-        // A character starts at every byte that is not a continuation byte (10xxxxxx).
-        if ((uint8_t(text[i]) & 0xC0) == 0x80) continue;
+        const uint8_t b = uint8_t(text[i]);
+        // A continuation byte (10xxxxxx) belongs to the character its lead byte started; a
+        // stray one (invalid UTF-8) counts as a character of its own, so nothing escapes
+        // the limit.
+        if ((b & 0xC0) == 0x80 && follow > 0) {
+            --follow;
+            continue;
+        }
         if (chars == max_chars) {
             *cut = true;
             return text.substr(0, i);
         }
         ++chars;
+        follow = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0;
     }
     *cut = false;
     return text;
@@ -104,7 +112,7 @@ void Speech::apply(const SpeechSettings& s, bool first) {
         ++stats_.dropped;
         note_dropped();
     }
-    if (!engine_.speaks()) queue_.clear();
+    if (!engine_.speaks()) silence();  // speech is off: as on mute
 }
 
 void Speech::reconfigure(const SpeechSettings& settings) {
@@ -139,7 +147,10 @@ void Speech::mute(bool muted) {
     if (muted == muted_) return;
     muted_ = muted;
     LOGI(log_, kTag, "speech %s", muted ? "muted" : "unmuted");
-    if (!muted) return;
+    if (muted) silence();
+}
+
+void Speech::silence() {
     queue_.clear();
     if (stage_ == Stage::Making) {
         abort_making();

@@ -41,7 +41,7 @@ struct SpeechStats {
 };
 
 // `text` cut to at most `max_chars` UTF-8 characters, never inside one; *cut says whether it
-// was.
+// was. A stray continuation byte (invalid UTF-8) counts as a character.
 std::string cut_utf8(const std::string& text, size_t max_chars, bool* cut);
 
 class Speech {
@@ -95,6 +95,7 @@ class Speech {
     void maybe_made();  // the engine is done and its output read: play it
     void timed_out();
     void abort_making();  // kills the engine, forgets its output
+    void silence();       // clears the queue, stops what is being made or played
     void made_failed(const std::string& why);
     void woken();  // the player may have finished
     void note_dropped();

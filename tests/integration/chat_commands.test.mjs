@@ -30,8 +30,9 @@ for (const eio of [3, 4]) {
         after(async () => { await peer.stop(); });
 
         // robotd with chat connected and the moderators known; `state` names its state file.
-        const robot = async ({ misc = {}, tts = null, state = join(tempDir(), 'state.json') } = {}) => {
+        const robot = async ({ misc = {}, tts = null, state = join(tempDir(), 'state.json'), https = false } = {}) => {
             let text = peerConfig(peer, {
+                https,
                 robot: { api_key: peer.info.identity.api_key },
                 camera: { no_camera: 'true', no_mic: 'true' },
                 misc: { state_file: state, ...misc },
@@ -114,6 +115,41 @@ for (const eio of [3, 4]) {
             } finally { await done(r); }
         });
 
+        test('a settings POST over https carries its body and the bearer token', async () => {
+            const r = await robot({ https: true });
+            try {
+                const since = await peer.seq();
+                await peer.chat({ name: 'owner1', text: '.public on' });
+                const q = await peer.waitRequest('/api/v1/robots/robot1', since, 10000);
+                assert.equal(q.method, 'POST');
+                assert.equal(q.authorization, `Bearer ${peer.info.identity.api_key}`);
+                await r.wait(/ I settings: site setting public=true saved$/);
+                const posts = (await peer.requests()).filter((x) => x.seq > since && x.method === 'POST');
+                assert.deepEqual(posts.map((x) => x.body), ['{"public": true}']);
+            } finally { await done(r); }
+        });
+
+        test('robotd stops at once with a settings POST the server never answers', async () => {
+            const r = await robot();  // -v: debug lines too
+            let stopped = false;
+            try {
+                await peer.fault({ path: '/api/v1/robots/robot1', mode: 'hang' });
+                const since = await peer.seq();
+                await peer.chat({ name: 'owner1', text: '.public on' });
+                await peer.waitRequest('/api/v1/robots/robot1', since, 10000);
+                const t0 = Date.now();
+                stopped = true;
+                await done(r);
+                assert.ok(Date.now() - t0 < 10000, 'stopped within 10 s');
+                // The POST is logged (debug), never its api_key.
+                assert.ok(r.log.count(/ settings: POST /) >= 1);
+                assert.equal(r.log.count(new RegExp(esc(peer.info.identity.api_key))), 0);
+            } finally {
+                await peer.clearFaults();
+                if (!stopped) await r.stop();
+            }
+        });
+
         test('ban, timeout, whitelist and devmode as the drive sees them', async () => {
             const r = await robot();
             const drive = async (user, re) => {
@@ -187,6 +223,29 @@ describe('state file and delayed TTS', () => {
             await r.wait(/command L from ann refused: the user is banned/);
             await peer.command({ command: 'F', user: 'bob', anonymous: false });
             await r.wait(/command F from bob refused: table mode/);
+        } finally { await done(r); }
+    });
+
+    test('exclusive control the site ended stays ended after a restart', async () => {
+        const state = join(tempDir(), 'state.json');
+        let r = startRobotd(config({ misc: { state_file: state } }));
+        try {
+            await ready(r);
+            await r.wait(/ I app: connected to /);
+            await peer.chat({ name: 'owner1', text: '.exclusive alice' });
+            await r.wait(/ exclusive control for 'alice'/);
+            await peer.emit('app', 'exclusive_control', [{ status: 'end', robot_id: 'robot1' }]);
+            await r.wait(/ I app: exclusive control ended/);
+            await peer.command({ command: 'L', user: 'bob', anonymous: false });
+            await r.wait(/(control: L from bob$|the last: L from bob\))/);
+        } finally { await done(r); }
+        r = startRobotd(config({ misc: { state_file: state } }));
+        try {
+            await ready(r);
+            const from = r.log.lines.length;
+            await peer.command({ command: 'L', user: 'bob', anonymous: false });
+            await r.wait(/(control: L from bob$|the last: L from bob\)|command L from bob refused)/, { from });
+            assert.equal(r.log.count(/command L from bob refused/), 0, r.log.text());
         } finally { await done(r); }
     });
 

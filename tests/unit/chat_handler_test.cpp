@@ -260,3 +260,30 @@ TEST_F(ChatHandlerTest, HostileNamesAreCappedAndHarmless) {
     chat(huge, ".ban x");  // a huge sender: no rank, no crash
     EXPECT_EQ(policy_.mod.banned.size(), 1u);
 }
+
+TEST_F(ChatHandlerTest, ModeratorsCannotBanOrTimeOutAnOwner) {
+    // A ban holds against every command the owner sends: a moderator must not lock the owner
+    // out of its own robot.
+    chat("mia", ".ban OWNER");
+    chat("mia", ".timeout coowner 60");
+    EXPECT_FALSE(policy_.mod.is_banned("owner"));
+    EXPECT_FALSE(policy_.mod.timed_out("coowner", mono_us()));
+    EXPECT_EQ(changed_, 0);
+}
+
+TEST_F(ChatHandlerTest, BannedOrTimedOutModeratorsCommandsAreRefused) {
+    std::string why;
+    policy_.mod.ban("Mia", &why);
+    chat("mia", ".unban mia");
+    chat("mia", ".ban bob");
+    EXPECT_TRUE(policy_.mod.is_banned("mia"));
+    EXPECT_FALSE(policy_.mod.is_banned("bob"));
+    policy_.mod.unban("mia", &why);
+    policy_.mod.timeout("mia", 5, mono_us(), 0, &why);
+    chat("mia", ".untimeout mia");
+    EXPECT_TRUE(policy_.mod.timed_out("mia", mono_us()));
+    EXPECT_EQ(changed_, 0);
+    // The owner lifts it.
+    chat("owner", ".untimeout mia");
+    EXPECT_FALSE(policy_.mod.timed_out("mia", mono_us()));
+}

@@ -173,3 +173,17 @@ TEST(Moderation, CorruptOrTruncatedStateIsAnErrorNotACrash) {
     EXPECT_EQ(r.tts_volume, 100);
     EXPECT_EQ(r.devmode, DevMode::Off);
 }
+
+TEST(Moderation, ATimeoutWithAnEndFarInThePastOrFutureIsNoOverflow) {
+    // json_int takes a numeric string to the whole int64 range: "until" - now must not wrap
+    // (a wrap made an end long past into a live timeout of its full length).
+    Moderation r;
+    std::string error;
+    const std::string text =
+        R"({"timeouts": [{"user": "past", "until": "-9223372036854775808", "minutes": 60},
+                         {"user": "future", "until": "9223372036854775807", "minutes": 60}]})";
+    ASSERT_TRUE(moderation_from_json(text, Moderation{}, kMono, kWall, &r, &error)) << error;
+    ASSERT_EQ(r.timeouts.size(), 1u);
+    EXPECT_EQ(r.timeouts[0].user, "future");
+    EXPECT_EQ(r.timeouts[0].end_us, kMono + 60 * kMin);
+}

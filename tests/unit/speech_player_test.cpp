@@ -5,11 +5,20 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "core/clock.h"
+#include "core/unique_fd.h"
 #include "loop_harness.h"
 #include "speech_test_util.h"
+#include "temp_dir.h"
 
 using namespace robotd;
 using namespace robotd::speech;
@@ -113,4 +122,29 @@ TEST_F(SpeechPlayer, ADeviceThatCannotOpenIsReported) {
     ASSERT_TRUE(player_->play("null", tone_wav(0.1), 100));
     ASSERT_TRUE(run_until([&] { return results_.size() == 2; }, 10000));
     EXPECT_TRUE(results_[1].ok) << results_[1].error;
+}
+
+TEST_F(SpeechPlayer, ASpeakerStuckInsideAlsaNeverHoldsTheOwner) {
+    // ALSA's file plugin writing to a FIFO nobody reads: the open blocks inside alsa-lib, where
+    // no stop reaches, as a wedged driver or sound server can. Destroying the player (robotd
+    // stopping, on the loop) must not wait for it.
+    TempDir dir("robotd-player");
+    const std::string fifo = dir.file("stuck.fifo");
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    ASSERT_TRUE(player_->play("file:FILE=" + fifo + ",FORMAT=raw", tone_wav(0.2), 100));
+    run_for(300);  // the thread is inside ALSA's open by now (nothing to await from outside)
+    std::promise<void> gone;
+    auto done = gone.get_future();
+    std::thread destroyer([&] {
+        player_.reset();
+        gone.set_value();
+    });
+    const bool in_time = done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    // Release the stuck open (a reader comes), so the thread can end either way.
+    UniqueFd reader(open(fifo.c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[4096];
+    while (read(reader.get(), buf, sizeof buf) > 0) {
+    }
+    destroyer.join();
+    EXPECT_TRUE(in_time) << "~Player waited for a thread stuck inside ALSA";
 }

@@ -41,6 +41,19 @@ TEST(SpeechCut, CutsOnACharacterBoundary) {
     EXPECT_TRUE(cut);
 }
 
+TEST(SpeechCut, InvalidUtf8IsCutToo) {
+    // Stray continuation bytes belong to no character: each counts as one, so max_length
+    // bounds every text (and its write to the engine's stdin pipe), valid UTF-8 or not.
+    bool cut = false;
+    EXPECT_EQ(cut_utf8(std::string(100000, '\x80'), 4, &cut).size(), 4u);
+    EXPECT_TRUE(cut);
+    // A lead byte takes at most its own continuation bytes.
+    EXPECT_EQ(cut_utf8("\xC3\xA9\xA9\xA9", 2, &cut), "\xC3\xA9\xA9");
+    EXPECT_TRUE(cut);
+    EXPECT_EQ(cut_utf8("a\xE2\x82\xAC", 2, &cut), "a\xE2\x82\xAC");
+    EXPECT_FALSE(cut);
+}
+
 class SpeechTest : public LoopTest {
   protected:
     void SetUp() override {
@@ -172,4 +185,22 @@ TEST_F(SpeechTest, ALongMessageIsCutAndAnEngineWritingJunkFails) {
     log.restore();
     EXPECT_EQ(speech.stats().failed, 1u);
     EXPECT_EQ(log.count("not a WAV stream"), 1u) << log.text();
+}
+
+TEST_F(SpeechTest, SpeechTurnedOffByAReloadStopsTheMessageInTheMaking) {
+    SpeechSettings s = custom();
+    s.engine.command = "sh -c 'cat >/dev/null; sleep 1; cat \"$0\"' " + wav_;
+    Speech speech(loop_, s);
+    speech.say("one", "fay");
+    speech.say("two", "fay");
+    ASSERT_FALSE(speech.idle());
+    SpeechSettings off = s;
+    off.engine.type = EngineType::None;
+    speech.reconfigure(off);
+    EXPECT_FALSE(speech.enabled());
+    ASSERT_TRUE(run_until([&] { return speech.idle(); }, 20000));
+    run_for(1500);  // past the engine's own end: nothing is played after "speech is off"
+    EXPECT_EQ(speech.stats().spoken, 0u);
+    EXPECT_TRUE(speech.idle());
+    EXPECT_TRUE(run_until([&] { return loop_.reaper().alive() == 0; }, 10000));
 }
