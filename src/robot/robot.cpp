@@ -140,6 +140,13 @@ void Robot::site_setting(const std::string& key, bool value) {
         site_anon_control_ = true;
         apply_policy();
     }
+    if (key == "mic_enabled" && value && media_.settings) {
+        // `.mic unmute`: the site's mic_enabled=false (the echo of an earlier `.mic mute`)
+        // no longer counts either; the audio comes back now, not after the site's next answer.
+        RobotSettings s;
+        s.mic_enabled = true;
+        media_.settings(s);
+    }
     settings_.post(key, value);
 }
 

@@ -54,6 +54,32 @@ for (const eio of [3, 4]) {
         const line = (text, who, rest) =>
             new RegExp(` I chat: chat command ${esc(text)} from ${esc(who)}${rest}`);
 
+        test('.mic unmute brings the audio back at once, even while the site has not answered', async () => {
+            let text = peerConfig(peer, {
+                robot: { api_key: peer.info.identity.api_key },
+                camera: { no_camera: 'true', mic_device: 'lavfi:sine=frequency=440:sample_rate=44100' },
+                misc: { state_file: join(tempDir(), 'state.json') },
+            });
+            const r = startRobotd(writeConfig(text));
+            try {
+                await r.wait(/ I chat: connected to /);
+                await r.wait(/ discovery: moderators: mod1$/);
+                await r.wait(/ audio: streaming/, { timeoutMs: 20000 });
+                // The site echoes mic_enabled=false back (robot_settings_changed): audio stops.
+                let from = r.log.lines.length;
+                await peer.chat({ name: 'owner1', text: '.mic mute' });
+                await r.wait(/ audio: off \(mic_enabled=false\)/, { from, timeoutMs: 10000 });
+                // The unmute's POST hangs: the audio must not wait for the site.
+                await peer.fault({ path: '/api/v1/robots/', mode: 'hang', count: 1 });
+                from = r.log.lines.length;
+                await peer.chat({ name: 'owner1', text: '.mic unmute' });
+                await r.wait(/ audio: on \(mic_enabled=true\)/, { from, timeoutMs: 3000 });
+            } finally {
+                await peer.clearFaults();
+                await done(r);
+            }
+        });
+
         test('every command at every rank; the settings POSTs carry the body and the bearer token', async () => {
             const r = await robot();
             try {
