@@ -22,39 +22,6 @@ namespace {
 constexpr int kResetSignals[] = {SIGTERM, SIGINT,  SIGHUP,  SIGCHLD,
                                  SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2};
 
-bool executable_file(const std::string& path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
-// What execvp would run, found before the fork (the child may only make async-signal-safe
-// calls, and PATH lookup allocates).
-bool resolve_program(const std::string& name, std::string* path, std::string* error) {
-    if (name.empty()) {
-        *error = "empty command";
-        return false;
-    }
-    if (name.find('/') != std::string::npos) {
-        *path = name;  // exec reports what is wrong with it
-        return true;
-    }
-    const char* env = getenv("PATH");
-    const std::string dirs = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
-    for (size_t at = 0; at <= dirs.size();) {
-        size_t end = dirs.find(':', at);
-        if (end == std::string::npos) end = dirs.size();
-        const std::string dir = end > at ? dirs.substr(at, end - at) : ".";
-        const std::string candidate = dir + "/" + name;
-        if (executable_file(candidate)) {
-            *path = candidate;
-            return true;
-        }
-        at = end + 1;
-    }
-    *error = "cannot start '" + name + "': not found in PATH (" + dirs + ")";
-    return false;
-}
-
 // In the child between fork and exec: async-signal-safe calls only. Reports errno through
 // `report` (close-on-exec, so a successful exec closes it empty).
 [[noreturn]] void exec_child(const char* path, char* const* argv, int stdin_fd, int stdout_fd,
@@ -93,6 +60,37 @@ std::string describe_exit(int status) {
         return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
                strsignal(WTERMSIG(status)) + ")";
     return "ended (status " + std::to_string(status) + ")";
+}
+
+bool executable_file(const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+bool resolve_program(const std::string& name, std::string* path, std::string* error) {
+    if (name.empty()) {
+        *error = "empty command";
+        return false;
+    }
+    if (name.find('/') != std::string::npos) {
+        *path = name;  // exec reports what is wrong with it
+        return true;
+    }
+    const char* env = getenv("PATH");
+    const std::string dirs = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
+    for (size_t at = 0; at <= dirs.size();) {
+        size_t end = dirs.find(':', at);
+        if (end == std::string::npos) end = dirs.size();
+        const std::string dir = end > at ? dirs.substr(at, end - at) : ".";
+        const std::string candidate = dir + "/" + name;
+        if (executable_file(candidate)) {
+            *path = candidate;
+            return true;
+        }
+        at = end + 1;
+    }
+    *error = "cannot start '" + name + "': not found in PATH (" + dirs + ")";
+    return false;
 }
 
 pid_t spawn_process(const std::vector<std::string>& argv, int stdin_fd, std::string* error,

@@ -78,6 +78,13 @@ class Child {
 pid_t spawn_process(const std::vector<std::string>& argv, int stdin_fd, std::string* error,
                     int stdout_fd = -1);
 
+// A regular file this process may execute.
+bool executable_file(const std::string& path);
+// What execvp would run for `name`: a name with a '/' as it is (exec reports what is wrong
+// with it), else the first executable PATH entry. Found before a fork, since the child may
+// only make async-signal-safe calls and a PATH search allocates.
+bool resolve_program(const std::string& name, std::string* path, std::string* error);
+
 // "exited with status 3", "killed by signal 9 (Killed)": for log lines.
 std::string describe_exit(int status);
 

@@ -1,5 +1,7 @@
 #include "speech/engine.h"
 
+#include "net/child.h"
+
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,11 +24,6 @@ constexpr Named kNames[] = {{EngineType::Espeak, "espeak"}, {EngineType::Festiva
                             {EngineType::Pico, "pico"},     {EngineType::Flite, "flite"},
                             {EngineType::Custom, "custom"}, {EngineType::None, "none"}};
 
-bool executable_file(const std::string& path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
 }  // namespace
 
 bool parse_engine_type(std::string_view text, EngineType* type) {
@@ -45,18 +42,8 @@ const char* engine_name(EngineType type) {
 }
 
 bool program_in_path(const std::string& program) {
-    if (program.empty()) return false;
-    if (program.find('/') != std::string::npos) return executable_file(program);
-    const char* env = getenv("PATH");
-    const std::string dirs = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";
-    for (size_t at = 0; at <= dirs.size();) {
-        size_t end = dirs.find(':', at);
-        if (end == std::string::npos) end = dirs.size();
-        const std::string dir = end > at ? dirs.substr(at, end - at) : ".";
-        if (executable_file(dir + "/" + program)) return true;
-        at = end + 1;
-    }
-    return false;
+    std::string path, error;
+    return resolve_program(program, &path, &error) && executable_file(path);
 }
 
 bool Engine::resolve(const EngineSettings& settings, const ProgramFinder& find,
