@@ -94,7 +94,7 @@ test('waiting for the network, an abstract socket, and the hardware watchdog fed
     const sink = await startSink(name);
     const fake = join(dir, 'fake-watchdog');
     writeFileSync(fake, '');
-    const path = writeConfig(iniText({
+    const config = (timeout) => iniText({
         robot: { robot_id: 'robot1', camera_id: 'camera1', type: 'none' },
         camera: { no_camera: 'true', no_mic: 'true' },
         misc: {
@@ -102,9 +102,10 @@ test('waiting for the network, an abstract socket, and the hardware watchdog fed
             info_server: 'http://127.0.0.1:1', api_server: 'http://127.0.0.1:1',
             app_server: 'http://127.0.0.1:1', user_server: 'http://127.0.0.1:1',
             lookup_timeout: 2, state_file: join(dir, 'state.json'),
-            watchdog_device: fake, watchdog_timeout: 3,
+            watchdog_device: fake, watchdog_timeout: timeout,
         },
-    }), dir);
+    });
+    const path = writeConfig(config(3), dir);
     const r = startRobotd(path, [], { env: { NOTIFY_SOCKET: name } });
     try {
         await sink.out.wait(/^READY=1/, { timeoutMs: 10000 });
@@ -115,6 +116,11 @@ test('waiting for the network, an abstract socket, and the hardware watchdog fed
         // A file takes no watchdog timeout: said, and fed every second anyway.
         await r.wait(/fake-watchdog takes no timeout/);
         await until(() => readFileSync(fake).length >= 2, 10000);
+        // A watchdog is never reopened live: a changed key waits for the next start.
+        writeFileSync(path, config(10));
+        r.child.kill('SIGHUP');
+        await r.wait(/\[misc\] watchdog_timeout changed: it takes effect when robotd restarts/);
+        await sink.out.wait(/^RELOADING=1\\nMONOTONIC_USEC=\d+$/);
         const res = await r.stop();
         assert.equal(res.code, 0);
         const fed = readFileSync(fake, 'latin1');
