@@ -150,15 +150,18 @@ void SdNotify::start_watchdog() {
 }
 
 void SdNotify::ready() {
+    if (stopping_) return;
     refresh_status();
     send(status_.empty() ? std::string("READY=1") : "READY=1\nSTATUS=" + status_);
 }
 
 void SdNotify::reloading() {
+    if (stopping_) return;
     send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(mono_us()));
 }
 
 void SdNotify::stopping() {
+    stopping_ = true;
     status_timer_.cancel();
     send("STOPPING=1");
 }

@@ -47,6 +47,8 @@ class SdNotify {
     void ready();
     // RELOADING=1 and MONOTONIC_USEC (CLOCK_MONOTONIC), as systemd's Type=notify-reload asks.
     void reloading();
+    // STOPPING=1; after it no READY or RELOADING is sent (a SIGHUP read together with the
+    // SIGTERM must not tell systemd that robotd is ready again).
     void stopping();
     // The one-line status: polled every second from a loop timer; a change is logged at debug
     // level and sent as STATUS= (so at most one a second, the latest text wins).
@@ -69,6 +71,7 @@ class SdNotify {
     UniqueFd fd_;
     std::string address_;  // sockaddr_un bytes
     bool failing_ = false;
+    bool stopping_ = false;
     uint64_t keepalives_ = 0;
     Timer watchdog_;
     std::function<std::string()> status_fn_;

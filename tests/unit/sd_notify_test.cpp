@@ -188,6 +188,12 @@ TEST_F(SdNotifyTest, ReloadingCarriesTheMonotonicClockThenReadyThenStopping) {
     EXPECT_LE(usec, after);
     EXPECT_EQ(systemd.got[1], "READY=1");
     EXPECT_EQ(systemd.got[2], "STOPPING=1");
+    // A SIGHUP handled after the SIGTERM: systemd must not hear "ready" again.
+    notify.reloading();
+    notify.ready();
+    notify.send("STATUS=marker");
+    ASSERT_TRUE(await(systemd, 4));
+    EXPECT_EQ(systemd.got[3], "STATUS=marker");
 }
 
 TEST_F(SdNotifyTest, AnAbstractSocketNameIsReached) {
