@@ -104,11 +104,15 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(LWS_LIB)
 $(BUILD)/sio-probe: $(BUILD)/obj/tests/integration/sio_probe.o $(BUILD)/librobotd.a $(LWS_LIB)
 	$(CXX) $(LDFLAGS) -o $@ $< $(BUILD)/librobotd.a $(LDLIBS)
 
+# Stands in for systemd's notify socket in the integration tests (node has no AF_UNIX datagrams).
+$(BUILD)/notify-sink: $(BUILD)/obj/tests/integration/notify_sink.o
+	$(CXX) $(LDFLAGS) -o $@ $<
+
 # Tests and the demo also need the peer's npm packages.
 deps-peer:
 	@toolchain/install-deps.sh --arch $(ARCH) --npm
 
-test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe
+test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe $(BUILD)/notify-sink
 	@tests/run-all.sh
 
 # ARGS: options for robotd, e.g. make run ARGS="-v".
@@ -153,4 +157,5 @@ clean:
 
 include board/rootfs/install.mk
 
--include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/tests/integration/sio_probe.d
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/tests/integration/sio_probe.d \
+  $(BUILD)/obj/tests/integration/notify_sink.d

@@ -16,7 +16,9 @@ extern "C" {
 #include "core/config.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "hw/watchdog.h"
 #include "net/loop.h"
+#include "net/sd_notify.h"
 #include "robot/daemon.h"
 
 namespace {
@@ -56,11 +58,17 @@ LogSink choose_sink(const CliOptions& o, std::string* fallback) {
 
 // The one context: everything the daemon owns, built here and nowhere else.
 struct App {
-    App(LogLevel level, LogSink sink, const CliOptions& o)
-        : log(level, sink), loop(log), daemon(loop, log, o.config_path, o.overrides) {}
+    App(LogLevel level, LogSink sink, const CliOptions& o, NotifyEnv notify_env)
+        : log(level, sink),
+          loop(log),
+          notify(loop, std::move(notify_env)),
+          watchdog(loop),
+          daemon(loop, log, o.config_path, o.overrides) {}
     Logger log;
     Loop loop;
-    Daemon daemon;  // declared last: destroyed before the loop it uses
+    SdNotify notify;
+    HwWatchdog watchdog;  // destroyed after the daemon: the magic close ends a clean exit
+    Daemon daemon;        // declared last: destroyed before the loop it uses
 };
 
 }  // namespace
@@ -99,7 +107,8 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    App app(level, sink, o);
+    // systemd's variables are robotd's alone: taken out before any child can inherit them.
+    App app(level, sink, o, take_notify_env());
     // Until robotd runs, every error also reaches stderr: whoever started it sees why not.
     app.log.set_errors_to_stderr(true);
     if (!no_syslog.empty())
@@ -122,20 +131,34 @@ int main(int argc, char** argv) {
     }
     app.loop.on_signal([&app](int signo) {
         if (signo == SIGHUP) {
+            app.notify.reloading();
             app.daemon.reload();
+            app.notify.ready();  // a refused file keeps the running config: ready either way
             return;
         }
         LOGI(app.log, "robotd", "%s: stopping", strsignal(signo));
+        app.notify.stopping();
         app.daemon.stop();
         app.loop.stop();
     });
     LOGI(app.log, "robotd", "robotd %s starting (pid %d, config %s)", ROBOTD_VERSION, getpid(),
          o.config_path.c_str());
+    // Opened before the loop runs (its ioctls are not for the loop); a device that cannot be
+    // opened is an error line and robotd runs without it.
+    const Config::Misc& misc = config.config.misc;
+    if (!misc.watchdog_device.empty())
+        app.watchdog.open(misc.watchdog_device, misc.watchdog_timeout);
     if (!app.daemon.start(std::move(config.config), &error)) {
         LOGE(app.log, "robotd", "%s", error.c_str());
         return 2;
     }
     app.log.set_errors_to_stderr(false);
+    app.watchdog.start();
+    app.notify.follow_status([&app] { return app.daemon.status(); });
+    app.notify.start_watchdog();
+    // READY=1 from the loop's first pass: the config is loaded and the loop runs.
+    Timer ready(app.loop, [&app] { app.notify.ready(); });
+    ready.start_ms(0);
     app.loop.run();
     LOGI(app.log, "robotd", "stopped");
     return 0;

@@ -606,6 +606,18 @@ const UsedKey kUsedKeys[] = {
     {"misc", "state_file", "",
      [](Draft& d, std::string_view v) { return set_text(d.config.misc.state_file, v); },
      [](const Config& c) { return c.misc.state_file; }, false},
+    {"misc", "watchdog_device", "the path of a watchdog device (/dev/watchdog), or empty",
+     [](Draft& d, std::string_view v) {
+         if (!v.empty() && v[0] != '/') return false;
+         d.config.misc.watchdog_device = std::string(v);
+         return true;
+     },
+     [](const Config& c) { return c.misc.watchdog_device; }, false},
+    {"misc", "watchdog_timeout", "a whole number of seconds 2..600",
+     [](Draft& d, std::string_view v) {
+         return set_int(d.config.misc.watchdog_timeout, v, 2, 600);
+     },
+     [](const Config& c) { return std::to_string(c.misc.watchdog_timeout); }, false},
 
     {"media", "gop", "a whole number of frames 1..250",
      [](Draft& d, std::string_view v) { return set_int(d.config.media.gop, v, 1, 250); },

@@ -193,6 +193,9 @@ struct Config {
         // Scheme for hosts that discovery names without one (control, chat, relay): the
         // reference clients used plain http/ws there.
         std::string discovered_scheme = "http";
+        // The hardware watchdog robotd feeds from its loop (hw/watchdog.h); empty: none.
+        std::string watchdog_device;
+        int watchdog_timeout = 15;  // seconds, 2..600
     } misc;
 };
 

@@ -44,6 +44,8 @@ class RetryPolicy {
     bool up() const { return up_; }
     uint32_t failures() const { return failures_; }
     const RetryRules& rules() const { return rules_; }
+    // When the current (or last) outage began: its first failure.
+    int64_t outage_start_us() const { return outage_start_us_; }
     // "14 attempts over 10 min" for the outage so far (or just ended at `now_us`).
     std::string outage_text(int64_t now_us) const;
 

@@ -129,6 +129,12 @@ void Daemon::reload() {
     for (const auto& k : changed) list += (list.empty() ? "" : ", ") + k;
     LOGI(log_, kTag, "config changed: %s", list.c_str());
 
+    for (const char* key : {"misc.watchdog_device", "misc.watchdog_timeout"})
+        if (std::find(changed.begin(), changed.end(), key) != changed.end())
+            LOGW(log_, kTag,
+                 "[misc] %s changed: it takes effect when robotd restarts (a hardware watchdog "
+                 "is never reopened live); the running one stays as it was",
+                 key + 5);
     Config previous = std::move(config_);
     config_ = std::move(r.config);  // every part sees the new values from here on
     set_secrets();
@@ -144,6 +150,29 @@ void Daemon::reload() {
         std::find(changed.begin(), changed.end(), "misc.secure_cert") != changed.end())
         media_->tls_changed();
     LOGI(log_, kTag, "config reloaded");
+}
+
+std::string Daemon::status() const {
+    if (stopped_ || !robot_) return "stopping";
+    std::vector<std::pair<const char*, bool>> links = robot_->links();
+    std::string up, down;
+    bool live = true;
+    for (const auto& [name, connected] : links) {
+        std::string& list = connected ? up : down;
+        list += (list.empty() ? "" : ", ") + std::string(name);
+        if (!connected && (std::string_view(name) == "control" || std::string_view(name) == "chat"))
+            live = false;
+    }
+    if (live) {
+        std::string s = "LIVE: " + up + " connected";
+        if (!down.empty()) s += "; " + down + " connecting";
+        const std::string media = media_->status();
+        if (!media.empty()) s += "; " + media;
+        return s;
+    }
+    if (const std::string outage = discovery_->outage(); !outage.empty())
+        return "waiting for the network: " + outage;
+    return "connecting: " + down + (up.empty() ? "" : "; " + up + " connected");
 }
 
 void Daemon::stop() {

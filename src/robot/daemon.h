@@ -28,6 +28,11 @@ class Daemon {
     // running config, an unchanged one changes nothing.
     void reload();
     void stop();
+    // What robotd is doing, one line (systemd's STATUS=): "LIVE: control, chat, app, user
+    // connected; video and audio streaming", "waiting for the network: control lookup failing
+    // for 3 min: ...", "connecting: control, chat; app, user connected".
+    std::string status() const;
+    const Config& config() const { return config_; }
 
   private:
     void log_endpoints() const;

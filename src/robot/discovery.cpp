@@ -30,6 +30,7 @@ struct Discovery::Task {
     HttpGet get;
     RetryTimer retry;
     bool resolved = false;
+    std::string error;   // why the last attempt failed; empty once it answers
     std::string answer;  // the last answer logged: a repeat is a debug line
 };
 
@@ -64,6 +65,7 @@ void Discovery::reconfigure() {
         if (it->server.str() != t->spec.server.str() || it->target != t->spec.target) {
             t->spec = std::move(*it);
             t->resolved = false;
+            t->error.clear();
             t->retry.reset();
             run(*t);
         }
@@ -122,6 +124,7 @@ void Discovery::done(Task& t, const HttpResult& r) {
         // Offline, a line per attempt would fill an SD card: the first failure, then a summary
         // at growing intervals, then one line when it answers again.
         const RetryPolicy::Step step = t.retry.failed();
+        t.error = why;
         const double delay_s = step.delay_ms / 1000.0;
         if (step.report == RetryPolicy::Report::Summary)
             LOGW(log_, kTag, "%s lookup: still failing after %s: %s; check %s", t.spec.name,
@@ -134,6 +137,7 @@ void Discovery::done(Task& t, const HttpResult& r) {
         return;
     }
     t.resolved = true;
+    t.error.clear();
     const std::string outage = t.retry.outage_text();
     if (t.retry.succeeded())
         LOGI(log_, kTag, "%s lookup answers again after %s", t.spec.name, outage.c_str());
@@ -152,6 +156,7 @@ void Discovery::done(Task& t, const HttpResult& r) {
             run(add(std::move(mods)));
         } else if (existing->spec.target != mods.target) {
             existing->retry.reset();
+            existing->error.clear();
             existing->spec = std::move(mods);
             run(*existing);
         }
@@ -164,6 +169,22 @@ void Discovery::done(Task& t, const HttpResult& r) {
         LOGI(log_, kTag, "all %zu lookups answered in %.0f ms", tasks_.size(),
              (mono_us() - started_us_) / 1000.0);
     }
+}
+
+std::string Discovery::outage() const {
+    const Task* worst = nullptr;
+    for (const auto& t : tasks_)
+        if (!t->error.empty() && (!worst || t->retry.policy().outage_start_us() <
+                                                worst->retry.policy().outage_start_us()))
+            worst = t.get();
+    if (!worst) return {};
+    // Whole minutes: the status is polled every second, and a seconds count would make every
+    // poll a change.
+    const int64_t minute = 60LL * 1000000;
+    const int64_t age = mono_us() - worst->retry.policy().outage_start_us();
+    const std::string since =
+        age < minute ? "" : " for " + describe_duration(age / minute * minute);
+    return std::string(worst->spec.name) + " lookup failing" + since + ": " + worst->error;
 }
 
 std::string Discovery::apply(LookupId id, const std::string& body, std::string* summary) {

@@ -40,6 +40,10 @@ class Discovery {
     // Looks one endpoint up again (a session whose server moved calls this).
     void refresh(LookupId id);
     const Endpoints& endpoints() const { return endpoints_; }
+    // The lookup failing longest, for the status line: "control lookup failing for 3 min:
+    // connection refused" (the duration in whole minutes, none in the first one); empty
+    // when none fails.
+    std::string outage() const;
     // Called on the loop each time a lookup succeeds.
     void on_resolved(std::function<void(LookupId)> fn) { on_resolved_ = std::move(fn); }
 

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/retry.h"
@@ -378,6 +380,28 @@ void Media::set_mic_muted(bool muted) {
 
 const media::MediaStream* Media::stream(media::StreamKind kind) const {
     return kind == media::StreamKind::Video ? video_.encoder.get() : audio_.encoder.get();
+}
+
+std::string Media::status() const {
+    std::vector<const char*> streaming, starting, off;
+    for (const Stream* s : {&video_, &audio_}) {
+        const char* name = s->kind == media::StreamKind::Video ? "video" : "audio";
+        if (!s->wanted)
+            off.push_back(name);
+        else if (s->encoder && s->encoder->running() && s->upload && s->upload->streaming())
+            streaming.push_back(name);
+        else
+            starting.push_back(name);
+    }
+    std::string out;
+    for (auto [names, what] : {std::pair{&streaming, " streaming"},
+                               std::pair{&starting, " starting"}, std::pair{&off, " off"}}) {
+        if (names->empty()) continue;
+        if (!out.empty()) out += "; ";
+        out += names->size() == 2 ? std::string("video and audio") : std::string((*names)[0]);
+        out += what;
+    }
+    return out;
 }
 
 bool Media::video_running() const {

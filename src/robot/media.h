@@ -87,6 +87,10 @@ class Media {
     // retired settings' vhost can go. Returns at once.
     void tls_changed();
     bool video_running() const;
+    // For the status line: "video and audio streaming", "video streaming; audio waiting for
+    // the relay", "audio starting", "video off" (streaming: the encoder runs and its upload
+    // carries it to the relay).
+    std::string status() const;
     // The owner's camera control (brightness|contrast|saturation, 0..100 %): handed to the
     // running camera's thread, and kept for every later start of video (VIDON, a new size, a
     // reopened camera, a config change) until robotd exits. Dropped, with a log line, when

@@ -150,6 +150,13 @@ void Robot::site_setting(const std::string& key, bool value) {
     settings_.post(key, value);
 }
 
+std::vector<std::pair<const char*, bool>> Robot::links() const {
+    std::vector<std::pair<const char*, bool>> out;
+    for (const Link* link : {&control_, &chat_, &app_, &user_})
+        out.emplace_back(link->name(), link->client().connected());
+    return out;
+}
+
 void Robot::check_live() {
     if (control_.client().connected() && chat_.client().connected()) chat_handler_.live();
 }

@@ -37,6 +37,8 @@ class Robot {
     void reconfigure(const Config& previous, const std::vector<std::string>& changed);
 
     const PolicyState& policy() const { return policy_; }
+    // The four sessions for the status line: name and whether it is connected, control first.
+    std::vector<std::pair<const char*, bool>> links() const;
 
   private:
     void apply_policy();

@@ -180,9 +180,10 @@ export function runRobotd(args, { timeoutMs = 10000 } = {}) {
     });
 }
 
-export function startRobotd(configPath, extraArgs = [], { verbose = true } = {}) {
+// `env`: variables added to this process's environment for robotd (NOTIFY_SOCKET, ...).
+export function startRobotd(configPath, extraArgs = [], { verbose = true, env = null } = {}) {
     const child = spawn(robotdBin, ['--config', configPath, '--stderr', ...(verbose ? ['-v'] : []), ...extraArgs],
-        { stdio: ['ignore', 'pipe', 'pipe'] });
+        { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     const log = new LineWatch(child.stderr);
     const out = new LineWatch(child.stdout);  // the pipe driver's lines with [pipe] path = -
     const done = exited(child);

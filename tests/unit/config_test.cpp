@@ -189,6 +189,8 @@ TEST_F(FixtureTest, Values) {
     EXPECT_EQ(c.misc.ca_file, "/etc/ssl/certs/ca-certificates.crt");
     EXPECT_EQ(c.misc.video_status_interval, 30);
     EXPECT_DOUBLE_EQ(c.misc.lookup_timeout, 10);
+    EXPECT_EQ(c.misc.watchdog_device, "") << "no hardware watchdog unless asked for";
+    EXPECT_EQ(c.misc.watchdog_timeout, 15);
 }
 
 TEST_F(FixtureTest, AppAndUserServersFollowAnOverriddenInfoServer) {
@@ -318,6 +320,18 @@ TEST(Config, AllUsedKeysAreRead) {
     EXPECT_FALSE(back.config.misc.secure_cert);
     EXPECT_TRUE(back.config.tts.delay_tts);
     EXPECT_DOUBLE_EQ(back.config.misc.lookup_timeout, 2.5);
+}
+
+TEST(Config, HardwareWatchdogKeys) {
+    const ConfigResult r =
+        parse_config("[misc]\nwatchdog_device = /dev/watchdog0\nwatchdog_timeout = 600\n", "t");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config.misc.watchdog_device, "/dev/watchdog0");
+    EXPECT_EQ(r.config.misc.watchdog_timeout, 600);
+    EXPECT_EQ(parse_config("[misc]\nwatchdog_timeout=2\n", "t").config.misc.watchdog_timeout, 2);
+    const ConfigResult changed = parse_config("[misc]\nwatchdog_device = /dev/watchdog1\n", "t");
+    EXPECT_EQ(changed_keys(r.config, changed.config),
+              (std::vector<std::string>{"misc.watchdog_device", "misc.watchdog_timeout"}));
 }
 
 TEST(Config, MediaCameraFormatAndM2m) {
@@ -506,6 +520,9 @@ TEST(Config, BadValuesAreErrorsWithFileLineAndExpectedForm) {
         {"misc", "video_status_interval", "0", "a whole number of seconds 1..3600"},
         {"misc", "lookup_timeout", "0", "a number of seconds 1..300"},
         {"misc", "lookup_timeout", "nan", "a number of seconds 1..300"},
+        {"misc", "watchdog_timeout", "1", "a whole number of seconds 2..600"},
+        {"misc", "watchdog_timeout", "601", "a whole number of seconds 2..600"},
+        {"misc", "watchdog_device", "watchdog0", "the path of a watchdog device"},
         {"misc", "info_server", "ftp://x.example", "a host name or a URL"},
         {"misc", "info_server", "", "a host name or a URL"},
         {"misc", "api_server", "http://h:70000", "a host name or a URL"},
@@ -620,8 +637,8 @@ TEST(Config, SettingsNotActedOnWarnAtTheirLineEmptyOnesDoNot) {
     // Speech and the chat's keys (api_key, type, anon_tts, delay, boot_message) are acted on.
     EXPECT_TRUE(r.diags.empty()) << dump(r);
     // Every key robotd reads but does not act on, and nothing else it reads.
-    for (const char* key :
-         {"motor_hat.slow_for_low_battery", "motor_hat.charge_hours", "motor_hat.discharge_hours"}) {
+    for (const char* key : {"motor_hat.slow_for_low_battery", "motor_hat.charge_hours",
+                            "motor_hat.discharge_hours"}) {
         const ConfigResult one = parse_config("", "k.conf", {std::string(key) + "=1"});
         ASSERT_EQ(one.diags.size(), 1u) << key << dump(one);
         EXPECT_TRUE(contains(one.diags[0].message, kNotActedOn)) << key << dump(one);

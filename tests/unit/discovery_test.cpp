@@ -113,6 +113,19 @@ TEST_F(DiscoveryTest, AFailingLookupIsRetriedWithGrowingDelaysUntilItAnswers) {
     EXPECT_EQ(server_.count("/get_chat_host_port/"), 1u) << "the others were not held up";
 }
 
+TEST_F(DiscoveryTest, AFailingLookupIsTheOutageForTheStatusLineUntilItAnswers) {
+    EXPECT_EQ(discovery_->outage(), "");
+    server_.fail_first("/get_control_host_port/", 2);
+    discovery_->start();
+    ASSERT_TRUE(run_until([&] { return !discovery_->outage().empty(); }, 3000));
+    // The first minute gives no duration; the reason is the last attempt's.
+    EXPECT_EQ(discovery_->outage().rfind("control lookup failing: ", 0), 0u)
+        << discovery_->outage();
+    EXPECT_NE(discovery_->outage().find("500"), std::string::npos) << discovery_->outage();
+    ASSERT_TRUE(run_until([&] { return discovery_->endpoints().control.has_value(); }, 8000));
+    EXPECT_EQ(discovery_->outage(), "");
+}
+
 TEST_F(DiscoveryTest, ARefreshWhileALookupWaitsToRetryAddsNoRequest) {
     server_.fail_first("/get_chat_host_port/", 1);
     discovery_->start();
