@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/json.h"
+#include "net/net_watch.h"
 #include "net/protocols.h"
 #include "net/reaper.h"
 
@@ -36,6 +37,7 @@ Loop::Loop(Logger& log)
 Loop::~Loop() {
     // No child outlives robotd: they get their last seconds, then SIGKILL (bounded).
     reaper_->finish(kChildExitMs);
+    net_watch_.reset();  // its poll and timer live in the context
     reaper_.reset();     // its timer needs the context
     resolver_.reset();   // first: its workers must not wake a destroyed context
     sweep_.reset();      // its sul lives in the context
@@ -125,6 +127,17 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
     if (!lws_adopt_descriptor_vhost_via_info(&desc)) {
         *error = "cannot put the signal fd on the loop";
         return false;
+    }
+    // Without it robotd still works: a retry then waits out its backoff (up to a minute)
+    // after the network comes up.
+    net_watch_ = std::make_unique<NetWatch>(*this);
+    std::string why;
+    if (!net_watch_->start(&why)) {
+        LOGW(log_, "net",
+             "cannot watch the network for changes (%s): after an outage, "
+             "connections wait out their retry delay",
+             why.c_str());
+        net_watch_.reset();
     }
     return true;
 }
@@ -296,6 +309,19 @@ void Loop::handle_signal_fd(int fd) {
 uint64_t Loop::add_wake(std::function<void()> fn) {
     wakes_.emplace(next_wake_, std::move(fn));
     return next_wake_++;
+}
+
+uint64_t Loop::add_retry(std::function<bool()> retry_now) {
+    retries_.emplace(next_retry_, std::move(retry_now));
+    return next_retry_++;
+}
+
+size_t Loop::retry_all_now() {
+    size_t pending = 0;
+    // A retry_now() only re-arms its timer (the attempts run later), so the registry holds
+    // still while it is walked.
+    for (auto& [id, retry_now] : retries_) pending += retry_now() ? 1 : 0;
+    return pending;
 }
 
 void Loop::handle_wake() {

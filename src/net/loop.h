@@ -1,5 +1,6 @@
 // The one libwebsockets context and its event loop: client vhosts (TLS settings), timers
-// (lws_sul) and signals (a signalfd on the loop), all on the calling thread.
+// (lws_sul), signals (a signalfd on the loop) and network changes (netlink), all on the
+// calling thread.
 #pragma once
 
 #include <libwebsockets.h>
@@ -20,6 +21,7 @@
 
 namespace robotd {
 
+class NetWatch;
 class Reaper;
 
 struct TlsSettings {
@@ -84,6 +86,12 @@ class Loop {
     // thread pushed into its ring). Returns an id for remove_wake().
     uint64_t add_wake(std::function<void()> fn);
     void remove_wake(uint64_t id) { wakes_.erase(id); }
+    // The retry loops (every RetryTimer registers its retry_now()): retry_all_now() runs each
+    // pending attempt at once, when the network has changed (net/net_watch.h), and returns
+    // how many were pending.
+    uint64_t add_retry(std::function<bool()> retry_now);
+    void remove_retry(uint64_t id) { retries_.erase(id); }
+    size_t retry_all_now();
     Logger& log() const { return log_; }
     Resolver& resolver() { return *resolver_; }
 
@@ -126,6 +134,11 @@ class Loop {
     std::unique_ptr<Reaper> reaper_;
     std::map<uint64_t, std::function<void()>> wakes_;
     uint64_t next_wake_ = 1;
+    std::map<uint64_t, std::function<bool()>> retries_;
+    uint64_t next_retry_ = 1;
+    // Watches the kernel's routing messages from start(): a link, address or route coming up
+    // runs every pending retry now.
+    std::unique_ptr<NetWatch> net_watch_;
 };
 
 // Cuts a client connection loose from its owner (no more callbacks reach it) and closes it
