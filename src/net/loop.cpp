@@ -373,4 +373,22 @@ void Timer::fire(lws_sorted_usec_list_t* sul) {
     t->fn_();  // may re-arm this timer, but must not destroy it
 }
 
+std::string clock_not_set_text(time_t now) {
+    tm utc{};
+    char date[32] = "an unknown date";
+    if (gmtime_r(&now, &utc)) strftime(date, sizeof date, "%Y-%m-%d", &utc);
+    return std::string("the system clock says ") + date +
+           "; certificates are not valid yet: waiting for the clock (NTP) — check the time";
+}
+
+std::string clock_not_set_error(const char* lws_error) {
+    if (!lws_error) return {};
+    // lws: "server's cert didn't look good, ... X509_V_ERR = 9: <text>" (mbedTLS says "Cert
+    // from the future", OpenSSL "certificate is not yet valid").
+    const char* at = strstr(lws_error, "X509_V_ERR = 9");
+    if (!at || (at[14] >= '0' && at[14] <= '9')) return {};
+    // The one wall-clock reading here: the date the certificate was checked against.
+    return clock_not_set_text(time(nullptr));
+}
+
 }  // namespace robotd

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <cstdint>
+#include <ctime>
 
 #include <functional>
 #include <list>
@@ -153,6 +154,14 @@ void forget_client(lws* wsi, lws** owned);
 // robotd never follows a redirect: the new address would come from a server rather than
 // the owner's config, and lws would resolve it with a blocking lookup on the loop.
 std::string refused_redirect(lws* wsi);
+
+// At LWS_CALLBACK_CLIENT_CONNECTION_ERROR: when lws's reason is a server certificate that is
+// not valid yet (X509_V_ERR = 9, under mbedTLS and OpenSSL alike), the line that says the
+// likely cause, a board whose clock is not set yet (no RTC, NTP still to come); else empty.
+// The attempt is retried as any other failure, and works once the clock is right.
+std::string clock_not_set_error(const char* lws_error);
+// That line for the wall clock at `now`: "the system clock says 1970-01-01; ...".
+std::string clock_not_set_text(time_t now);
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
 // Cancelled when destroyed, so a callback never outlives its owner.

@@ -2,11 +2,16 @@
 // live within a second or two of the network coming up, not at the end of a minute's backoff.
 // The network change is real: robotd and the peer run in a network namespace this test makes,
 // whose loopback is down until the test brings it up (`ip link set lo up`).
+// A board without a clock battery meets certificates "not valid yet" until NTP has set the
+// clock: one clear line per endpoint, retries, and success once the certificate is valid (the
+// server switches to a valid one: the test never changes the system clock).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { robotdBin, top, tempDir, LineWatch, exited, peerConfig, writeConfig } from './lib.mjs';
+import { robotdBin, top, tempDir, LineWatch, exited, peerConfig, writeConfig, startPeer,
+    startRobotd } from './lib.mjs';
 
 const ns = `robotd-it-${process.pid}`;
 const inNs = (cmd, args, opts = {}) => spawn('ip', ['netns', 'exec', ns, cmd, ...args],
@@ -91,6 +96,70 @@ describe('unattended: started before the network', () => {
         } finally {
             const r = await stop(robot.child);
             assert.equal(r.code, 0, `robotd exits 0 on SIGTERM\n${robot.log.lines.slice(-20).join('\n')}`);
+        }
+    });
+});
+
+// A server certificate for the peer's names, signed by the peer's CA, whose validity starts
+// five years from now: what a board whose clock still says 1970 sees in every certificate.
+function futureCert(info) {
+    const tls = join(info.state_dir, 'tls');
+    const dir = tempDir('robotd-future-');
+    const yy = (y) => String(y % 100).padStart(2, '0');  // UTCTime, good until 2049
+    const year = new Date().getUTCFullYear() + 5;
+    const cnf = join(dir, 'ca.cnf');
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'serial'), '1000\n');
+    writeFileSync(cnf, `[ca]\ndefault_ca = test\n[test]\ndatabase = ${dir}/index.txt\n` +
+        `new_certs_dir = ${dir}\nserial = ${dir}/serial\ndefault_md = sha256\npolicy = any\n` +
+        '[any]\ncommonName = supplied\n');
+    const csr = join(dir, 'server.csr');
+    const cert = join(dir, 'future.pem');
+    const key = join(tls, 'server.key');
+    const quiet = { stdio: ['ignore', 'ignore', 'pipe'] };
+    execFileSync('openssl', ['req', '-new', '-key', key, '-subj', '/CN=localhost', '-out', csr], quiet);
+    execFileSync('openssl', ['ca', '-batch', '-notext', '-config', cnf, '-cert', join(tls, 'ca.pem'),
+        '-keyfile', join(tls, 'ca.key'), '-startdate', `${yy(year)}0101000000Z`,
+        '-enddate', `${yy(year + 1)}0101000000Z`, '-extfile', join(tls, 'openssl.cnf'),
+        '-extensions', 'v3_server', '-in', csr, '-out', cert], quiet);
+    const start = execFileSync('openssl', ['x509', '-noout', '-startdate', '-in', cert], { encoding: 'utf8' });
+    assert.match(start, new RegExp(`notBefore=Jan  1 00:00:00 ${year} GMT`));
+    return { cert_file: cert, key_file: key };
+}
+
+describe('unattended: the clock is not set yet', () => {
+    let peer;
+    before(async () => { peer = await startPeer({ eio: 4 }); });
+    after(async () => { await peer.stop(); });
+
+    test('a certificate not valid yet is one clear line and a retry, and works once valid', async () => {
+        const tlsSwitch = await peer.api('POST', '/_peer/tls', futureCert(peer.info));
+        assert.equal(tlsSwitch.status, 200);
+        const before = (await peer.requests()).length;
+        const dates = () => [0, -1].map((d) => new Date(Date.now() + d * 86400000).toISOString().slice(0, 10));
+        const today = dates();
+        const robot = startRobotd(writeConfig(peerConfig(peer, { https: true,
+            camera: { no_camera: 'true', no_mic: 'true' } })));
+        try {
+            const line = await robot.wait(/ W discovery: control lookup failed /);
+            const m = /\(https:\/\/127\.0\.0\.1:\d+\/get_control_host_port\S*: the system clock says (\d{4}-\d\d-\d\d); certificates are not valid yet: waiting for the clock \(NTP\) — check the time\); attempt 1, retry in /.exec(line);
+            assert.ok(m, `the clear line: ${line}`);
+            assert.ok([...today, ...dates()].includes(m[1]), `the date the clock says: ${m[1]}`);
+            // Retried as any failure, quietly: the next attempts are debug lines.
+            await robot.wait(/ D discovery: control lookup failed \(.*the system clock says .*; attempt 2, /);
+            assert.equal(robot.log.count(/ W discovery: control lookup failed/), 1);
+            assert.equal(robot.log.count(/ I discovery: control: /), 0);
+            const https = (await peer.requests()).slice(before).filter((r) => r.scheme === 'https');
+            assert.deepEqual(https, [], 'nothing got through a certificate not valid yet');
+
+            // The clock is right now, as far as the certificate goes: the lookup answers.
+            assert.equal((await peer.api('POST', '/_peer/tls', {})).status, 200);
+            await robot.wait(/ I discovery: control lookup answers again after \d+ attempts over /, { timeoutMs: 20000 });
+            await robot.wait(/ I control: connected to /, { timeoutMs: 20000 });
+        } finally {
+            await peer.api('POST', '/_peer/tls', {});
+            const r = await robot.stop();
+            assert.equal(r.code, 0, 'robotd exits 0 on SIGTERM');
         }
     });
 });
