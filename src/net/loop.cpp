@@ -14,6 +14,12 @@
 #include "net/protocols.h"
 #include "net/reaper.h"
 
+// lws times its timers (lws_sul, and so every Timer) on CLOCK_MONOTONIC only when it has
+// clock_gettime(); otherwise on gettimeofday(), which NTP setting the clock would move.
+#if !defined(LWS_HAVE_CLOCK_GETTIME)
+#error "libwebsockets built without clock_gettime: its timers would follow the wall clock"
+#endif
+
 namespace robotd {
 
 namespace {

@@ -5,10 +5,13 @@
 // A board without a clock battery meets certificates "not valid yet" until NTP has set the
 // clock: one clear line per endpoint, retries, and success once the certificate is valid (the
 // server switches to a valid one: the test never changes the system clock).
+// A clock that jumps (NTP hours late) must move no timer: every timer, backoff, timeout and
+// rate limit runs on the monotonic clock; the audit below lists the wall-clock readings that
+// are meant to be (each with its reason) and fails on any other.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { robotdBin, top, tempDir, LineWatch, exited, peerConfig, writeConfig, startPeer,
     startRobotd } from './lib.mjs';
@@ -161,5 +164,39 @@ describe('unattended: the clock is not set yet', () => {
             const r = await robot.stop();
             assert.equal(r.code, 0, 'robotd exits 0 on SIGTERM');
         }
+    });
+});
+
+describe('unattended: timers run on the monotonic clock', () => {
+    // Where src/ reads the wall clock on purpose: a new reading must be added here with its
+    // reason, or (for a timer) use mono_us() / steady_clock instead.
+    const allowed = {
+        'src/robot/robot.cpp': 'moderation timeouts in the state file outlive a restart (clamped on load)',
+        'src/robot/chat_commands.cpp': 'a moderator\'s timeout is stored in the state file (wall clock, clamped)',
+        'src/hw/motor_hat.cpp': 'night speed follows the time of day',
+        'src/net/loop.cpp': 'the date a certificate "not valid yet" was checked against, for the log line',
+    };
+    const wallClock = /\btime\(|system_clock|gettimeofday|CLOCK_REALTIME|CLOCK_TAI|localtime|gmtime|\bftime\(|lws_now_secs/;
+
+    test('no wall-clock reading in src/ outside the deliberate ones', () => {
+        const files = (dir) => readdirSync(join(top, dir), { withFileTypes: true }).flatMap((e) =>
+            e.isDirectory() ? files(join(dir, e.name)) : /\.(cpp|h)$/.test(e.name) ? [join(dir, e.name)] : []);
+        const found = [];
+        for (const f of files('src')) {
+            readFileSync(join(top, f), 'utf8').split('\n').forEach((line, i) => {
+                const code = line.replace(/\/\/.*$/, '');
+                if (wallClock.test(code) && !allowed[f]) found.push(`${f}:${i + 1}: ${line.trim()}`);
+            });
+        }
+        assert.deepEqual(found, [], 'wall-clock readings outside the allowed list');
+    });
+
+    test('libwebsockets times its timers (lws_sul) on CLOCK_MONOTONIC', () => {
+        // Without clock_gettime lws falls back to gettimeofday(), and a clock set by NTP would
+        // move every lws timer; src/net/loop.cpp refuses to build against such an lws.
+        const cfg = readFileSync(join(top, 'build', 'host', 'lws', 'include', 'lws_config.h'), 'utf8');
+        assert.match(cfg, /^#define LWS_HAVE_CLOCK_GETTIME\b/m);
+        assert.match(readFileSync(join(top, 'src', 'net', 'loop.cpp'), 'utf8'),
+            /#if !defined\(LWS_HAVE_CLOCK_GETTIME\)\n#error/);
     });
 });
