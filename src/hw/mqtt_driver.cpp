@@ -285,6 +285,8 @@ int MqttDriver::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t
             const std::string connack = "CONNACK: ";
             const bool refused = why.compare(0, connack.size(), connack) == 0;
             if (refused) why.erase(0, connack.size());
+            const std::string clock = clock_not_set_error(why.c_str());
+            if (!clock.empty()) why = clock;
             failed(why.empty() ? "connection failed" : why, false, refused);
             return 0;
         }

@@ -155,13 +155,14 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
             finish(std::move(r));
             return -1;  // one request per connection
         }
-        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             forget_client(wsi, &wsi_);  // lws frees it after this callback
-            finish({false,
-                    result_.status,
-                    {},
-                    in ? trim_error(static_cast<const char*>(in)) : "connection failed"});
+            const char* why = static_cast<const char*>(in);
+            std::string error = clock_not_set_error(why);
+            if (error.empty()) error = why ? trim_error(why) : "connection failed";
+            finish({false, result_.status, {}, std::move(error)});
             return 0;
+        }
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
             forget_client(wsi, &wsi_);
             finish({false, result_.status, {}, "connection closed before the reply was complete"});

@@ -10,8 +10,15 @@
 #include <cstring>
 
 #include "core/json.h"
+#include "net/net_watch.h"
 #include "net/protocols.h"
 #include "net/reaper.h"
+
+// lws times its timers (lws_sul, and so every Timer) on CLOCK_MONOTONIC only when it has
+// clock_gettime(); otherwise on gettimeofday(), which NTP setting the clock would move.
+#if !defined(LWS_HAVE_CLOCK_GETTIME)
+#error "libwebsockets built without clock_gettime: its timers would follow the wall clock"
+#endif
 
 namespace robotd {
 
@@ -36,6 +43,7 @@ Loop::Loop(Logger& log)
 Loop::~Loop() {
     // No child outlives robotd: they get their last seconds, then SIGKILL (bounded).
     reaper_->finish(kChildExitMs);
+    net_watch_.reset();  // its poll and timer live in the context
     reaper_.reset();     // its timer needs the context
     resolver_.reset();   // first: its workers must not wake a destroyed context
     sweep_.reset();      // its sul lives in the context
@@ -125,6 +133,17 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
     if (!lws_adopt_descriptor_vhost_via_info(&desc)) {
         *error = "cannot put the signal fd on the loop";
         return false;
+    }
+    // Without it robotd still works: a retry then waits out its backoff (up to a minute)
+    // after the network comes up.
+    net_watch_ = std::make_unique<NetWatch>(*this);
+    std::string why;
+    if (!net_watch_->start(&why)) {
+        LOGW(log_, "net",
+             "cannot watch the network for changes (%s): after an outage, "
+             "connections wait out their retry delay",
+             why.c_str());
+        net_watch_.reset();
     }
     return true;
 }
@@ -298,6 +317,19 @@ uint64_t Loop::add_wake(std::function<void()> fn) {
     return next_wake_++;
 }
 
+uint64_t Loop::add_retry(std::function<bool()> retry_now) {
+    retries_.emplace(next_retry_, std::move(retry_now));
+    return next_retry_++;
+}
+
+size_t Loop::retry_all_now() {
+    size_t pending = 0;
+    // A retry_now() only re-arms its timer (the attempts run later), so the registry holds
+    // still while it is walked.
+    for (auto& [id, retry_now] : retries_) pending += retry_now() ? 1 : 0;
+    return pending;
+}
+
 void Loop::handle_wake() {
     resolver_->deliver();
     for (auto& [id, fn] : wakes_) fn();  // a wake function must not add or remove wakes
@@ -345,6 +377,24 @@ void Timer::fire(lws_sorted_usec_list_t* sul) {
     Timer* t = reinterpret_cast<Sul*>(sul)->owner;
     t->armed_ = false;
     t->fn_();  // may re-arm this timer, but must not destroy it
+}
+
+std::string clock_not_set_text(time_t now) {
+    tm utc{};
+    char date[32] = "an unknown date";
+    if (gmtime_r(&now, &utc)) strftime(date, sizeof date, "%Y-%m-%d", &utc);
+    return std::string("the system clock says ") + date +
+           "; certificates are not valid yet: waiting for the clock (NTP) — check the time";
+}
+
+std::string clock_not_set_error(const char* lws_error) {
+    if (!lws_error) return {};
+    // lws: "server's cert didn't look good, ... X509_V_ERR = 9: <text>" (mbedTLS says "Cert
+    // from the future", OpenSSL "certificate is not yet valid").
+    const char* at = strstr(lws_error, "X509_V_ERR = 9");
+    if (!at || (at[14] >= '0' && at[14] <= '9')) return {};
+    // The one wall-clock reading here: the date the certificate was checked against.
+    return clock_not_set_text(time(nullptr));
 }
 
 }  // namespace robotd

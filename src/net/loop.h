@@ -1,5 +1,6 @@
 // The one libwebsockets context and its event loop: client vhosts (TLS settings), timers
-// (lws_sul) and signals (a signalfd on the loop), all on the calling thread.
+// (lws_sul), signals (a signalfd on the loop) and network changes (netlink), all on the
+// calling thread.
 #pragma once
 
 #include <libwebsockets.h>
@@ -7,6 +8,7 @@
 
 #include <sys/types.h>
 #include <cstdint>
+#include <ctime>
 
 #include <functional>
 #include <list>
@@ -20,6 +22,7 @@
 
 namespace robotd {
 
+class NetWatch;
 class Reaper;
 
 struct TlsSettings {
@@ -84,6 +87,12 @@ class Loop {
     // thread pushed into its ring). Returns an id for remove_wake().
     uint64_t add_wake(std::function<void()> fn);
     void remove_wake(uint64_t id) { wakes_.erase(id); }
+    // The retry loops (every RetryTimer registers its retry_now()): retry_all_now() runs each
+    // pending attempt at once, when the network has changed (net/net_watch.h), and returns
+    // how many were pending.
+    uint64_t add_retry(std::function<bool()> retry_now);
+    void remove_retry(uint64_t id) { retries_.erase(id); }
+    size_t retry_all_now();
     Logger& log() const { return log_; }
     Resolver& resolver() { return *resolver_; }
 
@@ -126,6 +135,11 @@ class Loop {
     std::unique_ptr<Reaper> reaper_;
     std::map<uint64_t, std::function<void()>> wakes_;
     uint64_t next_wake_ = 1;
+    std::map<uint64_t, std::function<bool()>> retries_;
+    uint64_t next_retry_ = 1;
+    // Watches the kernel's routing messages from start(): a link, address or route coming up
+    // runs every pending retry now.
+    std::unique_ptr<NetWatch> net_watch_;
 };
 
 // Cuts a client connection loose from its owner (no more callbacks reach it) and closes it
@@ -140,6 +154,14 @@ void forget_client(lws* wsi, lws** owned);
 // robotd never follows a redirect: the new address would come from a server rather than
 // the owner's config, and lws would resolve it with a blocking lookup on the loop.
 std::string refused_redirect(lws* wsi);
+
+// At LWS_CALLBACK_CLIENT_CONNECTION_ERROR: when lws's reason is a server certificate that is
+// not valid yet (X509_V_ERR = 9, under mbedTLS and OpenSSL alike), the line that says the
+// likely cause, a board whose clock is not set yet (no RTC, NTP still to come); else empty.
+// The attempt is retried as any other failure, and works once the clock is right.
+std::string clock_not_set_error(const char* lws_error);
+// That line for the wall clock at `now`: "the system clock says 1970-01-01; ...".
+std::string clock_not_set_text(time_t now);
 
 // A one-shot timer on the loop; re-arm from its own callback for periodic work.
 // Cancelled when destroyed, so a callback never outlives its owner.

@@ -5,7 +5,21 @@
 namespace robotd {
 
 RetryTimer::RetryTimer(Loop& loop, RetryRules rules, std::function<void()> attempt)
-    : policy_(rules), timer_(loop, std::move(attempt)), rng_(std::random_device{}()) {}
+    : loop_(loop),
+      policy_(rules),
+      timer_(loop, std::move(attempt)),
+      registration_(loop.add_retry([this] { return retry_now(); })),
+      rng_(std::random_device{}()) {}
+
+RetryTimer::~RetryTimer() {
+    loop_.remove_retry(registration_);
+}
+
+bool RetryTimer::retry_now() {
+    if (!timer_.armed()) return false;
+    timer_.start_ms(0);  // from the loop, never inside the caller: it may be iterating
+    return true;
+}
 
 RetryPolicy::Step RetryTimer::failed() {
     std::uniform_real_distribution<double> unit(0.0, 1.0);

@@ -15,6 +15,9 @@ class RetryTimer {
   public:
     // `attempt` runs on the loop when a scheduled retry is due.
     RetryTimer(Loop& loop, RetryRules rules, std::function<void()> attempt);
+    ~RetryTimer();
+    RetryTimer(const RetryTimer&) = delete;
+    RetryTimer& operator=(const RetryTimer&) = delete;
 
     // After a failure (or the end of what had worked): schedules the next attempt and returns
     // the policy's step (delay, failures in this outage, what to log).
@@ -22,6 +25,11 @@ class RetryTimer {
     // The attempt worked; true when this ends an outage (log the recovery).
     bool succeeded();
     void cancel() { timer_.cancel(); }
+    // Runs a pending attempt now instead of at the end of its backoff (the network changed:
+    // the reason it failed may be gone). It still counts as an attempt: a failure backs off
+    // further and the outage's reports go on as before. False when nothing was pending.
+    // The loop calls it on every RetryTimer (Loop::retry_all_now).
+    bool retry_now();
     bool pending() const { return timer_.armed(); }
     // No attempt pending and no history: a new target.
     void reset();
@@ -31,8 +39,10 @@ class RetryTimer {
     std::string outage_text() const;
 
   private:
+    Loop& loop_;
     RetryPolicy policy_;
     Timer timer_;
+    uint64_t registration_;  // in the loop's registry of retry loops
     std::mt19937 rng_;
 };
 

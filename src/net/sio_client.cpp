@@ -432,10 +432,14 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
         }
     }
     switch (reason) {
-        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             forget_client(wsi, &wsi_);  // lws frees it after this callback
-            fail(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
+            const char* why = static_cast<const char*>(in);
+            std::string error = clock_not_set_error(why);
+            if (error.empty()) error = why ? excerpt(why, 160) : "connection failed";
+            fail(error);
             return 0;
+        }
         case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {
             // Every upgrade answer passes here before lws checks it: a 3xx is refused (never
             // followed: lws would resolve the new host with a blocking lookup on the loop).

@@ -345,10 +345,14 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len
             int lenx = static_cast<int>(sizeof buf - LWS_PRE);
             return lws_http_client_read(wsi, &px, &lenx) < 0 ? -1 : 0;
         }
-        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             forget_client(wsi, &wsi_);
-            drop(in ? excerpt(static_cast<const char*>(in), 160) : "connection failed");
+            const char* why = static_cast<const char*>(in);
+            std::string error = clock_not_set_error(why);
+            if (error.empty()) error = why ? excerpt(why, 160) : "connection failed";
+            drop(error);
             return 0;
+        }
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
             forget_client(wsi, &wsi_);
             drop("the relay closed the connection");

@@ -101,6 +101,11 @@ async function main() {
     }
   };
 
+  ctx.setDiscoveryTls = (certFile, keyFile) => {
+    const pair = certFile ? { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) } : tls;
+    discovery.https.server.setSecureContext(pair);
+    return { cert_file: certFile || tlsFiles.cert_file };
+  };
   for (const scheme of ['http', 'https']) {
     const server = noTimeouts(scheme === 'https' ? https.createServer(tls, handler(scheme)) : http.createServer(handler(scheme)));
     discovery[scheme] = { server, conns: trackConnections(server), port: 0 };

@@ -217,6 +217,12 @@ function makeControlHandler(ctx) {
       for (const s of Object.values(sockets)) s.resetFaults();
       return { status: 200, body: { ok: true, seq: records.seq } };
     }],
+    // The https discovery server's certificate: {cert_file, key_file} (PEM paths) for new
+    // connections, {} back to the peer's own pair.
+    ['POST', /^\/_peer\/tls$/, (m, b) => {
+      if ((b.cert_file === undefined) !== (b.key_file === undefined)) throw fail(400, 'tls needs cert_file and key_file, or neither');
+      return { status: 200, body: ctx.setDiscoveryTls(b.cert_file, b.key_file) };
+    }],
     ['GET', /^\/_peer\/relay$/, () => ({
       status: 200, body: { ...relayInfo(true), recordings: ctx.recordings() },
     })],

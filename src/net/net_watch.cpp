@@ -1,0 +1,163 @@
+#include "net/net_watch.h"
+
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/clock.h"
+
+namespace robotd {
+
+namespace {
+// The "network changed" info line at most this often; the others are debug lines.
+constexpr int64_t kInfoEveryUs = 60LL * 1000000;
+}  // namespace
+
+bool NetlinkChanges::feed(const void* data, size_t len) {
+    bool changed = false;
+    int left = static_cast<int>(std::min<size_t>(len, 1 << 30));
+    for (auto* h = static_cast<const nlmsghdr*>(data); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        switch (h->nlmsg_type) {
+            case RTM_NEWLINK:
+            case RTM_DELLINK: {
+                if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) break;
+                const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+                constexpr unsigned kUsable = IFF_UP | IFF_RUNNING;
+                const bool up =
+                    h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & kUsable) == kUsable;
+                const auto it = link_up_.find(ifi->ifi_index);
+                if (up && (it == link_up_.end() || !it->second)) changed = true;
+                if (h->nlmsg_type == RTM_DELLINK)
+                    link_up_.erase(ifi->ifi_index);
+                else
+                    link_up_[ifi->ifi_index] = up;
+                break;
+            }
+            case RTM_NEWADDR: {
+                if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) break;
+                const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
+                // A tentative IPv6 address cannot be used until its duplicate check is done;
+                // the kernel says so again when it is.
+                if (!(ifa->ifa_flags & IFA_F_TENTATIVE)) changed = true;
+                break;
+            }
+            case RTM_NEWROUTE: {
+                if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) break;
+                const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
+                if (!(rt->rtm_flags & RTM_F_CLONED)) changed = true;
+                break;
+            }
+            default:
+                break;
+        }
+    }
+    return changed;
+}
+
+int64_t ChangeCoalescer::change(int64_t now_us) {
+    if (pending_) return -1;
+    pending_ = true;
+    int64_t due = now_us + kSettleUs;
+    if (fired_once_) due = std::max(due, last_fired_us_ + kSpacingUs);
+    return (due - now_us + 999) / 1000;
+}
+
+void ChangeCoalescer::fired(int64_t now_us) {
+    pending_ = false;
+    fired_once_ = true;
+    last_fired_us_ = now_us;
+}
+
+NetWatch::NetWatch(Loop& loop)
+    : loop_(loop),
+      watch_(
+          loop, [this] { readable(); }, WritableWatch::Want::Readable),
+      settle_(loop, [this] { changed(); }) {}
+
+bool NetWatch::start(std::string* error) {
+    fd_.reset(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!fd_.valid()) {
+        *error = std::string("netlink socket: ") + strerror(errno);
+        return false;
+    }
+    sockaddr_nl addr{};
+    addr.nl_family = AF_NETLINK;
+    addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+                     RTMGRP_IPV6_ROUTE;
+    if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        *error = std::string("netlink bind: ") + strerror(errno);
+        fd_.reset();
+        return false;
+    }
+    if (!watch_.arm(fd_.get())) {
+        *error = "the netlink socket cannot be put on the loop";
+        fd_.reset();
+        return false;
+    }
+    return true;
+}
+
+void NetWatch::readable() {
+    bool changed = false;
+    for (;;) {
+        alignas(nlmsghdr) char buf[32768];
+        sockaddr_nl from{};
+        socklen_t from_len = sizeof from;
+        const ssize_t n = recvfrom(fd_.get(), buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC,
+                                   reinterpret_cast<sockaddr*>(&from), &from_len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == ENOBUFS) {  // the kernel dropped messages: something did change
+                changed = true;
+                continue;
+            }
+            LOGW(loop_.log(), "net",
+                 "cannot read network changes (%s): retries wait out their backoff",
+                 strerror(errno));
+            watch_.release();
+            fd_.reset();
+            return;
+        }
+        if (from.nl_pid != 0) continue;  // only the kernel speaks for the network
+        if (size_t(n) > sizeof buf) {
+            changed = true;  // truncated: what was cut off may have been a change
+            continue;
+        }
+        if (changes_.feed(buf, size_t(n))) changed = true;
+    }
+    if (!watch_.arm(fd_.get())) {
+        LOGW(loop_.log(), "net",
+             "network changes can no longer be watched: retries wait out "
+             "their backoff");
+        fd_.reset();
+    }
+    if (!changed) return;
+    const int64_t delay_ms = coalescer_.change(mono_us());
+    if (delay_ms >= 0) settle_.start_ms(static_cast<uint32_t>(delay_ms));
+}
+
+void NetWatch::changed() {
+    const int64_t now = mono_us();
+    coalescer_.fired(now);
+    const size_t pending = loop_.retry_all_now();
+    if (pending == 0) {
+        LOGD(loop_.log(), "net", "network changed; nothing is waiting to retry");
+        return;
+    }
+    if (!logged_ || now - last_info_us_ >= kInfoEveryUs) {
+        logged_ = true;
+        last_info_us_ = now;
+        LOGI(loop_.log(), "net", "network changed: retrying now");
+    } else {
+        LOGD(loop_.log(), "net", "network changed: retrying now (%zu waiting)", pending);
+    }
+}
+
+}  // namespace robotd
