@@ -3,7 +3,8 @@
 # Suites: GoogleTest unit tests, the peer's own tests, the integration tests (robotd
 # against the peer), the fuzzers (30 s in all), the ring and stream tests under
 # ThreadSanitizer, the chaos soak (5 min), the cross builds, and robotd on the virtual board
-# (QEMU, tests/vm). Each suite's output goes to build/test-logs/.
+# (QEMU, tests/vm), and the Buildroot/Yocto package files against the Makefile's system mode
+# (tests/images, about a second). Each suite's output goes to build/test-logs/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -55,6 +56,7 @@ run_tap soak node tests/soak/soak.mjs --minutes 5
 run_tap fuzz tests/fuzz/run.sh 30
 run_tap tsan tests/tsan/run.sh
 run_tap cross tests/cross/check.sh
+run_tap images tests/images/check.sh
 run_tap vm tests/vm/run.sh
 
 for s in "${broken[@]}"; do
