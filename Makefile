@@ -156,15 +156,15 @@ test-system:
 	@toolchain/install-deps.sh --system
 	@tests/system/build-lws.sh deb12
 	@tests/system/build-libgpiod2.sh
-	@$(MAKE) --no-print-directory SYSTEM_LIBS=1 SYSTEM_BUILD=$(SYSTEM_DEB12)/robotd \
-	  PKG_CONFIG_PATH=$(SYSTEM_DEB12)/prefix/lib/pkgconfig \
+	@PKG_CONFIG_PATH=$(SYSTEM_DEB12)/prefix/lib/pkgconfig \
+	  $(MAKE) --no-print-directory SYSTEM_LIBS=1 SYSTEM_BUILD=$(SYSTEM_DEB12)/robotd \
 	  LDFLAGS="$(LDFLAGS) -Wl,-rpath,$(SYSTEM_DEB12)/prefix/lib" \
 	  $(SYSTEM_DEB12)/robotd/robotd $(SYSTEM_DEB12)/robotd/unit-tests
 	$(SYSTEM_DEB12)/robotd/unit-tests --gtest_brief=1
 	@rm -rf $(SYSTEM_GPIOD2) && mkdir -p $(SYSTEM_GPIOD2)
 	@cp -a $(SYSTEM_DEB12)/robotd/obj $(SYSTEM_GPIOD2)/obj && rm -f $(SYSTEM_GPIOD2)/obj/src/hw/gpio_lines.o
-	@$(MAKE) --no-print-directory SYSTEM_LIBS=1 SYSTEM_BUILD=$(SYSTEM_GPIOD2) \
-	  PKG_CONFIG_PATH=$(SYSTEM_DEB13)/prefix/lib/pkgconfig:$(SYSTEM_DEB12)/prefix/lib/pkgconfig \
+	@PKG_CONFIG_PATH=$(SYSTEM_DEB13)/prefix/lib/pkgconfig:$(SYSTEM_DEB12)/prefix/lib/pkgconfig \
+	  $(MAKE) --no-print-directory SYSTEM_LIBS=1 SYSTEM_BUILD=$(SYSTEM_GPIOD2) \
 	  LDFLAGS="$(LDFLAGS) -Wl,-rpath,$(SYSTEM_DEB13)/prefix/lib:$(SYSTEM_DEB12)/prefix/lib" \
 	  $(SYSTEM_GPIOD2)/unit-tests
 	@ldd $(SYSTEM_GPIOD2)/unit-tests | grep -q 'libgpiod.so.3 => $(SYSTEM_DEB13)/' || \
