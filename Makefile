@@ -8,6 +8,8 @@
 #   make bench            benchmarks against the reference (printed, not asserted)
 #   make install          install robotd, its systemd unit and config (board/rootfs/install.mk)
 #   make deb              build/deb/robotd_<version>_<arch>.deb (also with CROSS=...)
+#   make SYSTEM_LIBS=1    build against the system's libraries (pkg-config), in build/<arch>-system
+#   make test-system      robotd's unit tests built against Debian 12's own libraries
 # Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
 # everything is there).
 
@@ -19,6 +21,34 @@ $(error unknown CROSS=$(CROSS): expected aarch64 or armhf)
 endif
 include toolchain/$(ARCH).mk
 
+# SYSTEM_LIBS=1: link the libraries the system ships, found through $(PKG_CONFIG) (a Buildroot
+# or Yocto recipe sets PKG_CONFIG, PKG_CONFIG_SYSROOT_DIR/LIBDIR and CC/CXX/AR/CXXFLAGS/LDFLAGS
+# in the environment), in a build directory of its own; nothing of third_party/ is built and
+# nothing is installed. The default stays the pinned third_party/ builds.
+SYSTEM_LIBS ?=
+ifeq ($(SYSTEM_LIBS),1)
+BUILD := $(or $(SYSTEM_BUILD),build/$(ARCH)-system)
+# The pkg-config modules robotd links in system mode (tests/images/check.sh compares this list
+# with board/buildroot and board/yocto). libavdevice is used when there (the host's test
+# inputs); mbedTLS 2.28 ships no .pc files, 3.x does: without them, plain -l flags.
+SYSTEM_PC_MODULES := libwebsockets libcjson inih alsa libgpiod \
+  libavformat libavcodec libswscale libswresample libavutil
+SYSTEM_PC_OPTIONAL := libavdevice mbedtls
+SYSTEM_PC_MISSING := $(strip $(foreach m,$(SYSTEM_PC_MODULES),$(if $(shell $(PKG_CONFIG) --exists $(m) && echo y),,$(m))))
+ifneq ($(SYSTEM_PC_MISSING),)
+$(error SYSTEM_LIBS=1: pkg-config ($(PKG_CONFIG)) finds no $(SYSTEM_PC_MISSING): install their -dev packages or set PKG_CONFIG_LIBDIR)
+endif
+SYSTEM_AVDEVICE := $(shell $(PKG_CONFIG) --exists libavdevice && echo libavdevice)
+SYSTEM_MBEDTLS_PC := $(shell $(PKG_CONFIG) --exists mbedtls mbedx509 mbedcrypto && echo mbedtls mbedx509 mbedcrypto)
+SYSTEM_PC := $(SYSTEM_AVDEVICE) $(SYSTEM_PC_MODULES) $(SYSTEM_MBEDTLS_PC)
+MEDIA_DEFS := $(if $(SYSTEM_AVDEVICE),-DROBOTD_HAVE_AVDEVICE=1)
+CPPFLAGS += -Isrc $(shell $(PKG_CONFIG) --cflags $(SYSTEM_PC)) $(MEDIA_DEFS) -MMD -MP
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(SYSTEM_PC)) \
+  $(if $(SYSTEM_MBEDTLS_PC),,-lmbedtls -lmbedx509 -lmbedcrypto) -lm -lpthread
+# libgpiod 2.x has another API: src/hw/gpio_lines.cpp has both, picked from the version.
+GPIOD_CFLAGS := $(if $(filter 2.%,$(shell $(PKG_CONFIG) --modversion libgpiod)),-DROBOTD_GPIOD_V2)
+THIRD_PARTY :=
+else
 BUILD := build/$(ARCH)
 LWS := $(BUILD)/lws
 LWS_LIB := $(LWS)/lib/libwebsockets.a
@@ -39,15 +69,23 @@ MEDIA_LIBS = $(addprefix $(FFMPEG)/lib/,$(FFMPEG_LIBS)) $(shell $(PKG_CONFIG) --
 $(FFMPEG_LIB): third_party/ffmpeg/build.sh third_party/ffmpeg/SHA256SUMS | deps
 	third_party/ffmpeg/build.sh $(ARCH)
 
-CXXFLAGS ?= -O2 -g
-CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)
-CPPFLAGS += -Isrc -I$(LWS)/include $(MEDIA_CFLAGS) -MMD -MP
+# ROBOTD_LWS_PATCHED: this lws 4.1.6 has robotd's MQTT fixes (src/hw/mqtt_driver.cpp asks).
+CPPFLAGS += -Isrc -I$(LWS)/include -DROBOTD_LWS_PATCHED=1 $(MEDIA_CFLAGS) -MMD -MP
 LDLIBS = $(LWS_LIB) $(MEDIA_LIBS) -lmbedtls -lmbedx509 -lmbedcrypto -linih -lcjson \
   $(shell $(PKG_CONFIG) --libs libgpiod) -lpthread
 
 # libgpiod 1.x and 2.x have different APIs: src/hw/gpio_lines.cpp has both, chosen here.
 GPIOD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libgpiod) \
   $(if $(filter 2.%,$(shell $(PKG_CONFIG) --modversion libgpiod)),-DROBOTD_GPIOD_V2)
+# Built before any object: the objects include their headers.
+THIRD_PARTY = $(LWS_LIB) $(FFMPEG_LIB)
+
+$(LWS_LIB): third_party/libwebsockets/build.sh third_party/libwebsockets/SHA256SUMS | deps
+	third_party/libwebsockets/build.sh $(ARCH)
+endif
+
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)
 $(BUILD)/obj/src/hw/gpio_lines.o: CPPFLAGS += $(GPIOD_CFLAGS)
 
 SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)
@@ -60,16 +98,13 @@ MAIN_OBJ := $(BUILD)/obj/src/main.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
-.PHONY: all deps deps-peer test run soak bench bench-board clean format qemu-smoke vm-image
+.PHONY: all deps deps-peer test test-system run soak bench bench-board clean format qemu-smoke vm-image
 all: $(BUILD)/robotd
 
 deps:
 	@toolchain/install-deps.sh --arch $(ARCH)
 
-$(LWS_LIB): third_party/libwebsockets/build.sh third_party/libwebsockets/SHA256SUMS | deps
-	third_party/libwebsockets/build.sh $(ARCH)
-
-$(BUILD)/obj/%.o: %.cpp | $(LWS_LIB) $(FFMPEG_LIB)
+$(BUILD)/obj/%.o: %.cpp | $(THIRD_PARTY)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
@@ -94,14 +129,14 @@ $(BUILD)/librobotd.a: $(OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(LWS_LIB) $(FFMPEG_LIB)
+$(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(THIRD_PARTY)
 	$(CXX) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/librobotd.a $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(LWS_LIB)
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(THIRD_PARTY)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/librobotd.a $(LDLIBS) -lgtest -lgtest_main
 
 # A probe on the real socket.io client, for the integration tests.
-$(BUILD)/sio-probe: $(BUILD)/obj/tests/integration/sio_probe.o $(BUILD)/librobotd.a $(LWS_LIB)
+$(BUILD)/sio-probe: $(BUILD)/obj/tests/integration/sio_probe.o $(BUILD)/librobotd.a $(THIRD_PARTY)
 	$(CXX) $(LDFLAGS) -o $@ $< $(BUILD)/librobotd.a $(LDLIBS)
 
 # Stands in for systemd's notify socket in the integration tests (node has no AF_UNIX datagrams).
@@ -114,6 +149,33 @@ deps-peer:
 
 test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe $(BUILD)/notify-sink
 	@tests/run-all.sh
+
+# System-library mode proven on this host: Debian 12's own -dev packages (mbedTLS 2.28, libgpiod
+# 1.6, cJSON, inih, ALSA, FFmpeg 5.1) and an lws 4.1.6 built from Debian's source with mbedTLS
+# and without robotd's patches (tests/system/build-lws.sh); robotd and its unit tests on them.
+# Then the unit tests once more with Debian 13's libgpiod 2.2.1 (tests/system/build-libgpiod2.sh):
+# only gpio_lines.o differs, so the first set's objects are copied, not rebuilt.
+SYSTEM_DEB12 := $(CURDIR)/build/system/deb12
+SYSTEM_DEB13 := $(CURDIR)/build/system/deb13
+SYSTEM_GPIOD2 := $(CURDIR)/build/system/deb12-gpiod2
+test-system:
+	@toolchain/install-deps.sh --system
+	@tests/system/build-lws.sh deb12
+	@tests/system/build-libgpiod2.sh
+	@PKG_CONFIG_PATH=$(SYSTEM_DEB12)/prefix/lib/pkgconfig \
+	  $(MAKE) --no-print-directory SYSTEM_LIBS=1 SYSTEM_BUILD=$(SYSTEM_DEB12)/robotd \
+	  LDFLAGS="$(LDFLAGS) -Wl,-rpath,$(SYSTEM_DEB12)/prefix/lib" \
+	  $(SYSTEM_DEB12)/robotd/robotd $(SYSTEM_DEB12)/robotd/unit-tests
+	$(SYSTEM_DEB12)/robotd/unit-tests --gtest_brief=1
+	@rm -rf $(SYSTEM_GPIOD2) && mkdir -p $(SYSTEM_GPIOD2)
+	@cp -a $(SYSTEM_DEB12)/robotd/obj $(SYSTEM_GPIOD2)/obj && rm -f $(SYSTEM_GPIOD2)/obj/src/hw/gpio_lines.o
+	@PKG_CONFIG_PATH=$(SYSTEM_DEB13)/prefix/lib/pkgconfig:$(SYSTEM_DEB12)/prefix/lib/pkgconfig \
+	  $(MAKE) --no-print-directory SYSTEM_LIBS=1 SYSTEM_BUILD=$(SYSTEM_GPIOD2) \
+	  LDFLAGS="$(LDFLAGS) -Wl,-rpath,$(SYSTEM_DEB13)/prefix/lib:$(SYSTEM_DEB12)/prefix/lib" \
+	  $(SYSTEM_GPIOD2)/unit-tests
+	@ldd $(SYSTEM_GPIOD2)/unit-tests | grep -q 'libgpiod.so.3 => $(SYSTEM_DEB13)/' || \
+	  { echo "test-system: $(SYSTEM_GPIOD2)/unit-tests does not use libgpiod 2.2.1" >&2; exit 1; }
+	$(SYSTEM_GPIOD2)/unit-tests --gtest_brief=1
 
 # ARGS: options for robotd, e.g. make run ARGS="-v".
 ARGS ?=

@@ -4,7 +4,9 @@
 # against the peer), packaging (board configs, the systemd unit, make install, the .deb
 # installed and purged with apt, the BusyBox init script's respawning), the fuzzers (30 s
 # in all), the ring and stream tests under ThreadSanitizer, the chaos soak (5 min), the
-# cross builds, and robotd on the virtual board (QEMU, tests/vm). Each suite's output goes to build/test-logs/.
+# cross builds, robotd on the virtual board (QEMU, tests/vm), and the Buildroot/Yocto
+# package files against the Makefile's system mode (tests/images, about a second). Each
+# suite's output goes to build/test-logs/.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -52,11 +54,13 @@ node_test() { node --test --test-reporter=tap --test-concurrency=2 "$@"; }
 run_gtest unit build/host/unit-tests
 run_tap peer node_test tests/peer/test/
 run_tap integration node_test tests/integration/
-run_tap package node_test tests/package/
 run_tap soak node tests/soak/soak.mjs --minutes 5
 run_tap fuzz tests/fuzz/run.sh 30
 run_tap tsan tests/tsan/run.sh
 run_tap cross tests/cross/check.sh
+# After cross: its arm64 and armhf builds are packaged too.
+run_tap package node_test tests/package/
+run_tap images tests/images/check.sh
 run_tap vm tests/vm/run.sh
 
 for s in "${broken[@]}"; do

@@ -17,7 +17,7 @@ endif
 RANLIB        ?= ranlib
 STRIP         ?= strip
 PKG_CONFIG    ?= pkg-config
-DEB_ARCH      := $(shell dpkg --print-architecture)
+DEB_ARCH      := $(shell dpkg --print-architecture 2>/dev/null)
 TRIPLET       := $(shell $(CC) -print-multiarch 2>/dev/null)
 QEMU          :=
 ARCH_CFLAGS   :=

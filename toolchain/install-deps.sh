@@ -2,11 +2,12 @@
 # Installs, from Debian's archive, everything robotd needs to build and test on this host
 # and to cross-build for ARM; idempotent, and a sub-second no-op when nothing is missing.
 #
-# usage: toolchain/install-deps.sh [--arch host|aarch64|armhf]... [--vm] [--source] [--npm]
+# usage: toolchain/install-deps.sh [--arch host|aarch64|armhf]... [--vm] [--source] [--npm] [--system]
 #   --arch A   also set up cross building for A (repeatable; default: host only)
 #   --vm       also what the virtual board needs (tests/vm): qemu-system, cpio, socat, aarch64
 #   --source   make sure a deb-src entry for bookworm exists (for `apt-get source`)
 #   --npm      also install the npm packages of tests/peer (npm ci, pinned by its lock file)
+#   --system   also Debian's FFmpeg -dev packages and a deb-src entry (make test-system)
 # Prints one line when it installs something, nothing otherwise. Uses sudo when not root;
 # apt-get's own output goes to $INSTALL_DEPS_LOG (default /tmp/robotd-install-deps.log).
 set -euo pipefail
@@ -51,6 +52,10 @@ CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev libgp
 # vim2m.ko and v4l2loopback.ko from, with crossbuild-essential-arm64's gcc-12, which also
 # builds tests/vm/mjpeg_feeder.c; its JPEG pictures come from ffmpeg (HOST_PACKAGES).
 VM_HOST_PACKAGES="qemu-system-arm cpio socat"
+# `make test-system` builds robotd against Debian's own libraries: the -dev packages above,
+# plus FFmpeg's (the default build links a static FFmpeg of its own instead).
+SYSTEM_HOST_PACKAGES="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  libswresample-dev libavdevice-dev"
 # Node.js >= 20 is needed by tests/peer; an existing node >= 20 is left alone.
 NODE_MIN_MAJOR=20
 
@@ -60,6 +65,7 @@ archs=()
 want_source=0
 want_npm=0
 want_vm=0
+want_system=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) [ $# -ge 2 ] || { echo "install-deps: --arch needs a value" >&2; exit 2; }
@@ -68,7 +74,8 @@ while [ $# -gt 0 ]; do
     --source) want_source=1; shift ;;
     --npm) want_npm=1; shift ;;
     --vm) want_vm=1; archs+=(aarch64); shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --system) want_system=1; want_source=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +86,7 @@ LOG="${INSTALL_DEPS_LOG:-${TMPDIR:-/tmp}/robotd-install-deps.log}"
 native_arch="$(dpkg --print-architecture)"
 wanted="$HOST_PACKAGES"
 [ "$want_vm" = 0 ] || wanted="$wanted $VM_HOST_PACKAGES"
+[ "$want_system" = 0 ] || wanted="$wanted $SYSTEM_HOST_PACKAGES"
 foreign_needed=""
 for a in "${archs[@]}"; do
   case "$a" in

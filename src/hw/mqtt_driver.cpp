@@ -44,7 +44,24 @@ std::string mqtt_client_id(const Config& config) {
     return prefix + id;
 }
 
+std::string mqtt_build_error() {
+#if !defined(LWS_ROLE_MQTT)
+    return "type mqtt_pub needs libwebsockets built with its MQTT role (cmake "
+           "-DLWS_ROLE_MQTT=ON); this robotd was built against one without";
+#elif LWS_LIBRARY_VERSION_NUMBER < 4002000 && !defined(ROBOTD_LWS_PATCHED)
+    // 4.1's MQTT client sends a stray byte after a CONNECT without user (brokers then drop
+    // the first PUBLISH: robotd's stop) and never starts TLS under mbedTLS; robotd's
+    // third_party/ build of 4.1.6 carries the fixes (third_party/README.md).
+    return "type mqtt_pub needs libwebsockets 4.2 or later, or robotd's patched 4.1.6 "
+           "(third_party/): this robotd was built against lws " LWS_LIBRARY_VERSION
+           ", whose MQTT client loses the first command after connecting";
+#else
+    return {};
+#endif
+}
+
 std::string mqtt_connect_error(const Config::MqttPub& config, const std::string& client_id) {
+    if (std::string why = mqtt_build_error(); !why.empty()) return why;
     // lws_mqtt_client_send_connect(): 10 bytes of variable header and 2 + id, then 2 + user
     // and 2 + password when sent; the remaining length (a uint8_t there) plus the fixed
     // header (1 byte and a 2-byte length from 128 on) must fit 256 bytes: at most 253.
@@ -110,6 +127,7 @@ bool MqttDriver::start(std::string* error) {
         *error = why;
         return false;
     }
+#if defined(LWS_ROLE_MQTT)
     params_.client_id = client_id_.c_str();
     params_.keep_alive = static_cast<uint16_t>(config_.keepalive);
     params_.clean_start = 1;  // nothing of an earlier session is wanted: stops go out anew
@@ -129,6 +147,9 @@ bool MqttDriver::start(std::string* error) {
          client_id_.c_str(), config_.user.empty() ? "" : (", user " + config_.user).c_str());
     attempt();
     return true;
+#else
+    return false;  // mqtt_connect_error() said why
+#endif
 }
 
 // ---- the connection ---------------------------------------------------------------------
@@ -148,6 +169,7 @@ void MqttDriver::attempt() {
 
 void MqttDriver::connect_to(const std::string& address) {
     address_ = address;
+#if defined(LWS_ROLE_MQTT)  // else start() refused (mqtt_build_error)
     lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = loop_.context();
@@ -174,6 +196,7 @@ void MqttDriver::connect_to(const std::string& address) {
         return;
     }
     conn_ = wsi;
+#endif
 }
 
 void MqttDriver::established(lws* child) {
@@ -334,6 +357,11 @@ bool MqttDriver::choked() const {
 }
 
 bool MqttDriver::publish(const std::string& payload, bool qos1) {
+#if !defined(LWS_ROLE_MQTT)  // start() refused (mqtt_build_error): nothing is connected
+    (void)payload;
+    (void)qos1;
+    return false;
+#else
     lws_mqtt_publish_param_t pub;
     memset(&pub, 0, sizeof pub);
     pub.topic = const_cast<char*>(config_.topic.c_str());  // lws only reads it
@@ -346,6 +374,7 @@ bool MqttDriver::publish(const std::string& payload, bool qos1) {
                                                 static_cast<uint32_t>(payload.size()), 1);
     publishing_ = false;
     return rc == 0;
+#endif
 }
 
 void MqttDriver::send_stop() {

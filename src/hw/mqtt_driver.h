@@ -32,7 +32,12 @@ std::string mqtt_client_id(const Config& config);
 
 // Why lws' MQTT client cannot send this CONNECT, or "": it builds the packet in a 256-byte
 // stack buffer with a one-byte length, so the client id, user and password must fit it.
+// Also mqtt_build_error() when that is not "".
 std::string mqtt_connect_error(const Config::MqttPub& config, const std::string& client_id);
+
+// Why this build cannot run mqtt_pub at all, or "": the libwebsockets it was built against
+// (SYSTEM_LIBS=1) lacks the MQTT role, or is a 4.1 without robotd's patches (third_party/).
+std::string mqtt_build_error();
 
 // Runs on the loop through lws' MQTT 3.1.1 client role; the broker's name is resolved off the
 // loop. Motion is best effort: a command is published (QoS 0, as received, so subscribers
@@ -90,7 +95,9 @@ class MqttDriver : public Driver {
     Loop& loop_;
     Logger& log_;
     MqttTimings timings_;
+#if defined(LWS_ROLE_MQTT)
     lws_mqtt_client_connect_param_t params_{};
+#endif
     lws_retry_bo_t idle_{};  // when lws pings the broker, and when it gives up on it
     ResolveRequest resolve_;
     RetryTimer retry_;

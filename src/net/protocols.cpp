@@ -1,5 +1,18 @@
 #include "net/protocols.h"
 
+// What robotd cannot run without in the libwebsockets it is built against (SYSTEM_LIBS=1 takes
+// the system's): stop the build here with the reason rather than fail on a robot. The MQTT
+// role is optional (hw/mqtt_driver.cpp).
+#if !defined(LWS_WITH_CLIENT) || !defined(LWS_ROLE_H1) || !defined(LWS_ROLE_WS)
+#error "libwebsockets lacks its client, HTTP/1 or WebSocket role: robotd needs all three"
+#endif
+#if !defined(LWS_WITH_TLS)
+#error "libwebsockets was built without TLS: LetsRobot is https/wss (lws: -DLWS_WITH_MBEDTLS=ON)"
+#endif
+#if !defined(LWS_ROLE_RAW_FILE)
+#error "libwebsockets lacks LWS_ROLE_RAW_FILE: robotd adopts its signalfd through it"
+#endif
+
 namespace robotd {
 
 const char kProtoHttp[] = "robotd-http";

@@ -129,6 +129,12 @@ constexpr const char* kTopic = "robotd/test";
 
 class MqttDriverTest : public LoopTest {
   protected:
+    // A SYSTEM_LIBS=1 build against an lws that cannot run mqtt_pub refuses the type (the
+    // MqttConfig tests check it says why): nothing here can connect.
+    void SetUp() override {
+        if (const std::string why = mqtt_build_error(); !why.empty()) GTEST_SKIP() << why;
+        LoopTest::SetUp();
+    }
     void start_broker() {
         const std::string mosquitto = find_tool("mosquitto");
         ASSERT_FALSE(mosquitto.empty()) << "mosquitto is missing: toolchain/install-deps.sh";
@@ -402,7 +408,25 @@ TEST(MqttConfig, TheFactoryKnowsTheType) {
     c.mqtt_pub.host = "broker";
     EXPECT_NE(check_driver_config(c).find("[mqtt_pub] topic is required"), std::string::npos);
     c.mqtt_pub.topic = "LR/command";
-    EXPECT_EQ(check_driver_config(c), "");
+    EXPECT_EQ(check_driver_config(c), mqtt_build_error());
+}
+
+TEST(MqttConfig, AnLwsThatCannotRunTheDriverIsAClearConfigError) {
+    // The third_party/ lws (patched 4.1.6, MQTT role on) runs it; a system lws without the
+    // MQTT role, or an unpatched 4.1, makes the type a config error that names the library.
+#if !defined(LWS_ROLE_MQTT)
+    EXPECT_NE(mqtt_build_error().find("LWS_ROLE_MQTT"), std::string::npos) << mqtt_build_error();
+#elif LWS_LIBRARY_VERSION_NUMBER < 4002000 && !defined(ROBOTD_LWS_PATCHED)
+    EXPECT_NE(mqtt_build_error().find("lws " LWS_LIBRARY_VERSION), std::string::npos)
+        << mqtt_build_error();
+#else
+    EXPECT_EQ(mqtt_build_error(), "");
+#endif
+    Config c;
+    c.robot.type = "mqtt_pub";
+    c.mqtt_pub.host = "broker";
+    c.mqtt_pub.topic = "LR/command";
+    EXPECT_EQ(check_driver_config(c), mqtt_build_error());
 }
 
 }  // namespace

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds the libwebsockets a distribution image ships, for `make test-system`: Debian's own
+# source package, unpatched, as a shared library with mbedTLS and the MQTT role (what
+# board/buildroot and board/yocto ask their lws for), into build/system/<set>/prefix.
+#
+# usage: tests/system/build-lws.sh deb12
+#   deb12: libwebsockets 4.1.6-3 (bookworm) against the host's libmbedtls-dev 2.28.
+# The source is fetched with apt-get source and checked against the SHA256SUMS of the set
+# (deb12: third_party/libwebsockets/SHA256SUMS, the same package the third_party build uses).
+# robotd's three lws patches (third_party/libwebsockets/build.sh) are NOT applied: this is
+# the library as an image has it. Idempotent: a stamp skips everything when nothing changed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TOP="$(cd "$HERE/../.." && pwd)"
+die() { echo "system-lws: error: $*" >&2; exit 1; }
+
+SET="${1:-}"
+case "$SET" in
+  deb12) DEB_VERSION=4.1.6-3 LWS_VERSION=4.1.6 SUMS="$TOP/third_party/libwebsockets/SHA256SUMS" ;;
+  *) echo "usage: $0 deb12" >&2; exit 2 ;;
+esac
+
+OUT="$TOP/build/system/$SET"
+SRC_CACHE="$OUT/src"
+SRC_DIR="$SRC_CACHE/libwebsockets-$LWS_VERSION"
+BUILD_DIR="$OUT/lws-build"
+PREFIX="$OUT/prefix"
+STAMP="$PREFIX/.robotd-system-lws-stamp"
+
+# Close to Buildroot's libwebsockets.mk with BR2_PACKAGE_MBEDTLS (and no OpenSSL), plus the
+# MQTT role robotd.mk adds: shared library, no test apps.
+LWS_OPTIONS=(
+  -DCMAKE_BUILD_TYPE=Release
+  -DDISABLE_WERROR=ON
+  -DLWS_WITHOUT_TESTAPPS=ON
+  -DLWS_WITH_MINIMAL_EXAMPLES=OFF
+  -DLWS_IPV6=ON
+  -DLWS_UNIX_SOCK=ON
+  -DLWS_WITH_SSL=ON
+  -DLWS_WITH_MBEDTLS=ON
+  -DLWS_ROLE_MQTT=ON
+  -DLWS_WITH_SHARED=ON
+  -DLWS_WITH_STATIC=OFF
+  -DLWS_WITH_LIBUV=OFF
+  -DLWS_WITH_LIBEV=OFF
+  -DLWS_WITH_LIBEVENT=OFF
+  -DLWS_WITH_GLIB=OFF
+  -DCMAKE_DISABLE_FIND_PACKAGE_Git=ON
+  "-DLWS_BUILD_HASH=debian-${DEB_VERSION#*-}"
+  -DLIB_SUFFIX=
+)
+
+stamp_text() {
+  printf '%s\n' "$SET" "$DEB_VERSION" "${LWS_OPTIONS[@]}"
+  cat "$SUMS" "$0"
+  { cc --version 2>/dev/null || true; } | head -n 1
+  grep -s "define MBEDTLS_VERSION_STRING " /usr/include/mbedtls/build_info.h /usr/include/mbedtls/version.h || true
+}
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text | sha256sum | cut -d' ' -f1)" ]; then
+  exit 0
+fi
+
+start=$(date +%s)
+[ "${ROBOTD_NO_INSTALL_DEPS:-0}" = 1 ] || "$TOP/toolchain/install-deps.sh" --source
+mkdir -p "$SRC_CACHE"
+chmod 755 "$SRC_CACHE"
+files="$(grep -v '^[[:space:]]*#' "$SUMS" | awk 'NF == 2 { print $2 }')"
+for f in $files; do
+  if [ ! -f "$SRC_CACHE/$f" ]; then
+    opts=(); [ "$(id -u)" -ne 0 ] || opts=(-o APT::Sandbox::User=root)
+    (cd "$SRC_CACHE" && apt-get -qq "${opts[@]}" source --download-only "libwebsockets=$DEB_VERSION") ||
+      die "apt-get source libwebsockets=$DEB_VERSION failed (toolchain/install-deps.sh --source sets up deb-src)"
+    break
+  fi
+done
+if ! bad="$(cd "$SRC_CACHE" && grep -v '^[[:space:]]*#' "$SUMS" | sha256sum -c --quiet - 2>&1)"; then
+  die "SHA-256 mismatch against $SUMS: $bad (delete $SRC_CACHE to download again)"
+fi
+rm -rf "$SRC_DIR"
+dsc="$(echo "$files" | grep '\.dsc$' | head -n 1)"
+(cd "$SRC_CACHE" && dpkg-source -x "$dsc" "$SRC_DIR") >"$SRC_CACHE/dpkg-source.log" 2>&1 ||
+  die "dpkg-source -x $dsc failed (log: $SRC_CACHE/dpkg-source.log)"
+
+rm -rf "$BUILD_DIR" "$PREFIX"
+mkdir -p "$BUILD_DIR"
+LOG="$BUILD_DIR/build.log"
+echo "system-lws: building libwebsockets $DEB_VERSION (shared, mbedTLS, MQTT, unpatched) for set $SET"
+{
+  cmake -S "$SRC_DIR" -B "$BUILD_DIR" -Wno-dev -DCMAKE_INSTALL_PREFIX="$PREFIX" "${LWS_OPTIONS[@]}" &&
+  cmake --build "$BUILD_DIR" -j"$(nproc)" &&
+  cmake --install "$BUILD_DIR"
+} >"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; die "build failed (log: $LOG)"; }
+
+grep -q '^#define LWS_WITH_MBEDTLS' "$PREFIX/include/lws_config.h" || die "lws not built with mbedTLS"
+grep -q '^#define LWS_ROLE_MQTT' "$PREFIX/include/lws_config.h" || die "lws not built with MQTT"
+[ -f "$PREFIX/lib/pkgconfig/libwebsockets.pc" ] || die "no libwebsockets.pc installed"
+stamp_text | sha256sum | cut -d' ' -f1 >"$STAMP"
+echo "system-lws: $SET done in $(( $(date +%s) - start ))s: ${PREFIX#"$TOP"/}"
