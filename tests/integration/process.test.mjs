@@ -208,12 +208,13 @@ describe('signals', () => {
             // Switch to https and another robot id: the new lookups must follow.
             writeFileSync(path, peerConfig(peer, { https: true, robot: { robot_id: 'robot2' } }));
             const since = robot.log.lines.length;
-            const mark = (await peer.requests()).length;
+            const seq = await peer.seq();
             robot.child.kill('SIGHUP');
             await robot.wait(/ I robotd: config reloaded/, { from: since });
             await robot.wait(/ W discovery: control lookup failed .*\/get_control_host_port\/robot2.*HTTP 404/, { from: since });
-            const after = (await peer.requests()).slice(mark);
-            assert.ok(after.some((r) => r.scheme === 'https' && r.path.startsWith('/get_chat_host_port/robot2')));
+            // The lookups run concurrently: await the chat one rather than expect it already there.
+            const chat = await peer.waitRequest('/get_chat_host_port/robot2', seq);
+            assert.equal(chat.scheme, 'https');
 
             writeFileSync(path, '[camera]\nx_res = seven\n');
             const since2 = robot.log.lines.length;
