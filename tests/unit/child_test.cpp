@@ -32,13 +32,6 @@ using namespace robotd;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // A number a child wrote to `path`, or 0 while the file is incomplete.
 pid_t pid_in(const std::string& path) {
     const std::string text = slurp(path);

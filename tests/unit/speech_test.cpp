@@ -18,17 +18,6 @@
 using namespace robotd;
 using namespace robotd::speech;
 
-namespace {
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-}  // namespace
-
 TEST(SpeechCut, CutsOnACharacterBoundary) {
     bool cut = true;
     EXPECT_EQ(cut_utf8("hello", 5, &cut), "hello");

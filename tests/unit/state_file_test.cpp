@@ -17,15 +17,6 @@
 
 using namespace robotd;
 
-namespace {
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-}  // namespace
-
 TEST(StateFile, SavedStateIsReadBack) {
     TempDir dir;
     const std::string path = dir.file("state.json");
