@@ -131,6 +131,9 @@ $(BUILD)/librobotd.a: $(OBJS)
 
 $(BUILD)/robotd: $(MAIN_OBJ) $(BUILD)/librobotd.a $(THIRD_PARTY)
 	$(CXX) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(BUILD)/librobotd.a $(LDLIBS)
+	@# What goes on the board: the stripped size and the shared libraries the image must have.
+	@$(STRIP) -o $@.stripped $@ && echo "robotd ($(ARCH)): $$(stat -c %s $@.stripped) bytes stripped; needs:" \
+	  "$$(readelf -d $@ | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"; rm -f $@.stripped
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/librobotd.a $(THIRD_PARTY)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/librobotd.a $(LDLIBS) -lgtest -lgtest_main
