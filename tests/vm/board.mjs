@@ -6,10 +6,11 @@
 // rule per port; its serial console is a shell the test drives; each robotd in it sends its
 // log to a host port. The USB serial adapter's far end and QEMU's monitor (QMP) are unix
 // sockets in a directory of the test's own, not network ports.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import readline from 'node:readline';
 import { LineWatch, exited, iniText, startPeer, tempDir, top } from '../integration/lib.mjs';
 
@@ -198,10 +199,30 @@ const serialDevice = (props = {}) => ({ driver: 'usb-serial', id: SERIAL_ID, bus
 const deviceArg = ({ driver, ...props }) =>
     [driver, ...Object.entries(props).map(([k, v]) => `${k}=${v}`)].join(',');
 
+// The image's initramfs with `files` ({ absolute path: text }) added: a second cpio archive
+// after the first (the kernel unpacks both, the later one's files win), written in `dir`.
+function initrdWith(dir, files) {
+    const tree = join(dir, 'extra');
+    for (const [path, text] of Object.entries(files)) {
+        mkdirSync(join(tree, dirname(path)), { recursive: true });
+        writeFileSync(join(tree, path), text);
+    }
+    const list = execFileSync('find', ['.'], { cwd: tree });
+    const archive = execFileSync('cpio', ['-o', '-H', 'newc', '--owner=0:0', '--quiet'], { cwd: tree, input: list });
+    const out = join(dir, 'initramfs.cpio.gz');
+    writeFileSync(out, Buffer.concat([readFileSync(join(imageDir, 'initramfs.cpio.gz')), gzipSync(archive)]));
+    return out;
+}
+
 // Boots the board; resolves once its shell is ready and its USB serial adapter is in.
 // `ports`: host loopback ports the guest may reach (at hostAddr, same number); `qemuArgs`:
-// more QEMU arguments (a bench's -trace events: their lines come on board.qemuStderr).
-export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 60000, qemuArgs = [] } = {}) {
+// more QEMU arguments (a bench's -trace events: their lines come on board.qemuStderr);
+// `files`: files added to the initramfs ({ path: text }, e.g. /etc/robotd/robotd.conf, which
+// makes tests/vm/init start robotd through /etc/init.d/S90robotd); `watchdog`: QEMU's
+// i6300esb hardware watchdog (/dev/watchdog), and a guest reset reboots the board instead of
+// ending QEMU (-no-reboot off), so a watchdog reset is seen as a second boot.
+export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 60000, qemuArgs = [],
+    files = null, watchdog = false } = {}) {
     // Connections from the board: its shell first, then one per robotd run (its log).
     const server = createServer();
     const pending = [];
@@ -234,18 +255,20 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
         rmSync(dir, { recursive: true, force: true });
     };
 
+    const initrd = files ? initrdWith(dir, files) : join(imageDir, 'initramfs.cpio.gz');
     const forwards = [...ports, boardPort].map((p) =>
         `,guestfwd=tcp:${hostAddr}:${p}-cmd:socat - TCP:127.0.0.1:${p}`).join('');
     const qemu = spawn('qemu-system-aarch64', [
         '-M', 'virt', '-cpu', 'cortex-a57', '-smp', '2', '-m', String(memoryMiB),
-        '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
-        '-kernel', join(imageDir, 'vmlinuz'), '-initrd', join(imageDir, 'initramfs.cpio.gz'),
+        '-display', 'none', '-monitor', 'none', '-serial', 'stdio', ...(watchdog ? [] : ['-no-reboot']),
+        '-kernel', join(imageDir, 'vmlinuz'), '-initrd', initrd,
         '-append', `console=ttyAMA0 quiet panic=-1 robotd.shell=${boardPort}`,
         '-netdev', `user,id=n0,restrict=on,net=10.0.2.0/24${forwards}`,
         '-device', 'virtio-net-device,netdev=n0',
         '-chardev', `socket,id=qmp,path=${join(dir, 'qmp.sock')}`, '-mon', 'chardev=qmp,mode=control',
         '-chardev', `socket,id=serialhost,path=${join(dir, 'serial.sock')}`,
         '-device', 'qemu-xhci,id=xhci', '-device', deviceArg(serialDevice()),
+        ...(watchdog ? ['-device', 'i6300esb', '-action', 'watchdog=reset'] : []),
         ...qemuArgs,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     const console_ = new LineWatch(qemu.stdout);
@@ -461,11 +484,12 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
                 },
             };
         },
-        // Powers the board off, killing QEMU if it lingers.
-        shutdown: async () => {
+        // Powers the board off, killing QEMU if it lingers (at once with `kill`: a board that
+        // rebooted has no shell on this connection any more).
+        shutdown: async ({ kill = false } = {}) => {
             poweroff.abort();
             shellSock.end('poweroff -f\n');
-            const killer = setTimeout(() => qemu.kill('SIGKILL'), 10000);
+            const killer = setTimeout(() => qemu.kill('SIGKILL'), kill ? 0 : 10000);
             await done;
             clearTimeout(killer);
             qmp.sock.destroy();
@@ -477,7 +501,7 @@ export async function bootBoard({ ports = [], memoryMiB = 512, bootTimeoutMs = 6
 }
 
 // The stream key the peer's relays take; boardConfig() gives it to robotd.
-const STREAM_KEY = 'sk-vm';
+export const STREAM_KEY = 'sk-vm';
 
 // The peer on the host, set up for a robot on the board (discovery answers hostAddr, the
 // site's size is width x height), and the board booted with a way to every peer port and

@@ -26,7 +26,8 @@ if [ -e "$out/initramfs.cpio.gz" ] && [ -e "$out/vmlinuz" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/debs.sh" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/mjpeg_feeder.c" ] &&
     [ "$out/initramfs.cpio.gz" -nt "$here/board_probe.c" ] &&
-    [ "$out/initramfs.cpio.gz" -nt "$here/pcaudio_stub.c" ]; then
+    [ "$out/initramfs.cpio.gz" -nt "$here/pcaudio_stub.c" ] &&
+    [ "$out/initramfs.cpio.gz" -nt "$here/../../board/rootfs/S90robotd" ]; then
     exit 0
 fi
 
@@ -83,9 +84,11 @@ add_module() {
 }
 # vivid before vim2m: it takes /dev/video0, vim2m the next node; v4l2loopback asks for
 # /dev/video9 (tests/vm/init), last so that it cannot take either. gpio-sim brings configfs
-# (its chip is made there, by tests/vm/init); i2c-dev gives i2c-stub's bus its /dev/i2c-N.
+# (its chip is made there, by tests/vm/init); i2c-dev gives i2c-stub's bus its /dev/i2c-N;
+# i6300esb drives QEMU's -device i6300esb, the hardware watchdog (/dev/watchdog) of the boot
+# test (without the device it loads and waits, harmless).
 for m in virtio_mmio virtio_net vivid snd-aloop vim2m v4l2loopback \
-    xhci-pci ftdi_sio gpio-sim i2c-stub i2c-dev; do add_module "$m"; done
+    xhci-pci ftdi_sio gpio-sim i2c-stub i2c-dev i6300esb; do add_module "$m"; done
 
 # busybox, and speaker-test and aplay (arecord too: the same program) from alsa-utils.
 bbdeb=$(fetch_deb "$out/debs" busybox-static arm64)
@@ -102,6 +105,10 @@ ln -s aplay "$root/usr/bin/arecord"
 cp -r /usr/share/alsa "$root/usr/share/"
 
 cp "$robotd" "$root/usr/bin/robotd"
+# The BusyBox init script, as a board installs it; tests/vm/init runs it at boot when a test
+# put a config at /etc/robotd/robotd.conf (none here: most tests start robotd themselves).
+mkdir -p "$root/etc/init.d"
+install -m 755 "$here/../../board/rootfs/S90robotd" "$root/etc/init.d/S90robotd"
 
 # The MJPEG camera: mjpeg_feeder writes JPEG files into v4l2loopback's /dev/video9. The
 # pictures are FFmpeg's test pattern (colour bars, a moving gradient and a frame counter),
