@@ -154,7 +154,6 @@ void Speech::silence() {
     queue_.clear();
     if (stage_ == Stage::Making) {
         abort_making();
-        stage_ = Stage::Idle;
     } else if (stage_ == Stage::Playing) {
         player_.stop();  // the result comes through woken()
     }
@@ -202,13 +201,11 @@ void Speech::next() {
         if (n != ssize_t(line.size())) {
             const std::string why = n < 0 ? strerror(errno) : "a short write";
             abort_making();
-            stage_ = Stage::Idle;
             return made_failed("cannot hand the text to " + engine_.program() + ": " + why);
         }
     }
     if (!out_done_ && !watch_.arm(child_->stdout_fd())) {
         abort_making();
-        stage_ = Stage::Idle;
         return made_failed("cannot watch the output of " + engine_.program());
     }
     timeout_.start_ms(uint32_t(std::max(1, settings_.timeout_s)) * 1000);
@@ -223,14 +220,12 @@ void Speech::readable() {
             out_bytes_ += size_t(n);
             if (out_bytes_ > kMaxWavBytes) {
                 abort_making();
-                stage_ = Stage::Idle;
                 return made_failed(engine_.program() + " wrote more than " +
                                    std::to_string(kMaxWavBytes >> 20) + " MiB; stopped it");
             }
             if (!parser_.feed(buf, size_t(n))) {
                 const std::string why = engine_.program() + ": " + parser_.error();
                 abort_making();
-                stage_ = Stage::Idle;
                 return made_failed(why);
             }
             continue;
@@ -239,7 +234,6 @@ void Speech::readable() {
         if (n < 0 && errno == EAGAIN) {
             if (!watch_.arm(child_->stdout_fd())) {
                 abort_making();
-                stage_ = Stage::Idle;
                 return made_failed("cannot watch the output of " + engine_.program());
             }
             return;
@@ -290,11 +284,11 @@ void Speech::timed_out() {
     LOGW(log_, kTag, "%s did not finish within %d s; killed it, on to the next message",
          engine_.program().c_str(), settings_.timeout_s);
     abort_making();
-    stage_ = Stage::Idle;
     next();
 }
 
 void Speech::abort_making() {
+    stage_ = Stage::Idle;
     timeout_.cancel();
     watch_.release();
     if (child_) {

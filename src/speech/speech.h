@@ -94,7 +94,7 @@ class Speech {
     void engine_exited(int status);
     void maybe_made();  // the engine is done and its output read: play it
     void timed_out();
-    void abort_making();  // kills the engine, forgets its output
+    void abort_making();  // kills the engine, forgets its output; idle again
     void silence();       // clears the queue, stops what is being made or played
     void made_failed(const std::string& why);
     void woken();  // the player may have finished
