@@ -136,21 +136,20 @@ void AppSession::exclusive_control(const cJSON* arg) {
     if (*robot != config_.robot.robot_id) return;  // another robot's: not ours to act on
     if (*status == "start") {
         // The named user, or the owner when the server names nobody.
-        policy_.exclusive_user =
+        policy_.mod.exclusive_user =
             json_string(arg, "user")
                 .value_or(
                     json_string(arg, "username")
                         .value_or(policy_.owners.empty() ? std::string() : policy_.owners[0]));
-        LOGI(log_, "app", "exclusive control for %s", policy_.exclusive_user->c_str());
+        LOGI(log_, "app", "exclusive control for %s", policy_.mod.exclusive_user->c_str());
     } else if (*status == "end") {
-        policy_.exclusive_user.reset();
+        policy_.mod.exclusive_user.reset();
         LOGI(log_, "app", "exclusive control ended");
     } else {
         LOGW(log_, "app", "exclusive_control status '%s' ignored", status->c_str());
         return;
     }
-    // The kept choice follows the site's, so a restart does not bring back an ended one.
-    policy_.mod.exclusive_user = policy_.exclusive_user;
+    // Saved: a restart does not bring back an ended one.
     if (changed_) changed_();
 }
 

@@ -248,12 +248,10 @@ Outcome exclusive(Act& a) {
     const std::string& u = a.w()[0];
     if (iequals(u, "off")) {
         a.mod().exclusive_user.reset();
-        a.policy().exclusive_user.reset();
         a.changed();
         return done("exclusive control ended");
     }
     a.mod().exclusive_user = cap_name(u);
-    a.policy().exclusive_user = cap_name(u);
     a.changed();
     return done("exclusive control for " + quoted(u));
 }

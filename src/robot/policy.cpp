@@ -53,9 +53,10 @@ Decision decide_request(const PolicyState& s, const Request& r, int64_t now_us) 
     if (s.mod.devmode == DevMode::Mods && !owner &&
         !(!anonymous(r) && name_in(r.user, s.moderators)))
         return refuse(Verdict::DevMode, "devmode: only the owner and moderators drive");
-    if (s.table_mode && r.straight) return refuse(Verdict::TableMode, "table mode");
-    if (s.exclusive_user && !is_user(r, *s.exclusive_user))
-        return refuse(Verdict::Exclusive, "exclusive control by " + quoted(*s.exclusive_user));
+    if (s.mod.table_mode && r.straight) return refuse(Verdict::TableMode, "table mode");
+    const std::optional<std::string>& exclusive = s.mod.exclusive_user;
+    if (exclusive && !is_user(r, *exclusive))
+        return refuse(Verdict::Exclusive, "exclusive control by " + quoted(*exclusive));
     if (s.mod.command_whitelisted(r.command) && !owner &&
         !(!anonymous(r) && s.mod.whitelisted(r.user)))
         return refuse(Verdict::Whitelist,

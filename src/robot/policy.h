@@ -16,12 +16,10 @@ struct PolicyState {
     std::string robot_id;
     std::vector<std::string> owners;  // [robot] owner's list plus the site's owner
     std::vector<std::string> moderators;
-    // The effective values (the config, the state file, chat and the site combined).
+    // The effective value: the robot's choice (mod.anon_control) and the site's combined.
     bool anon_control = true;
-    bool table_mode = false;
-    std::optional<std::string> exclusive_user;
-    // decide() reads its bans, timeouts, devmode and whitelists (the other fields are
-    // persisted choices that feed the effective values above).
+    // decide() reads its bans, timeouts, devmode, whitelists, table mode and exclusive user
+    // (set from chat, the site's exclusive_control and the state file).
     Moderation mod;
     std::vector<std::string> straight_commands{"F", "B"};
     std::vector<std::string> owner_commands;
@@ -49,7 +47,7 @@ struct Decision {
 // The rules in order, the first that refuses wins: robot_id must be ours; banned users never
 // and timed-out users not before their end (`now_us`, the monotonic clock); anonymous users
 // (anonymous, or no user name) only while anon_control; devmode on: only owners, mods:
-// owners and moderators; table mode refuses the straight commands; while exclusive_user is
+// owners and moderators; table mode refuses the straight commands; while mod.exclusive_user is
 // set only that user drives; a whitelisted command only from whitelisted users and owners;
 // owner_commands only from an owner. User names and commands compare ASCII
 // case-insensitively; an anonymous sender is never an owner, moderator, whitelisted or the

@@ -64,7 +64,6 @@ Robot::Robot(Loop& loop, const Config& config, Discovery& discovery, std::unique
           moderators_refresh_.start_ms(kModeratorsRefreshMs);
       }) {
     policy_.mod = state_.load(moderation_defaults(), mono_us(), int64_t(::time(nullptr)));
-    policy_.exclusive_user = policy_.mod.exclusive_user;
     apply_policy();
     route_control(control_, config, drive_, discovery);
     route_chat(chat_, config, chat_handler_, discovery);
@@ -123,7 +122,6 @@ void Robot::apply_policy() {
     if (e.moderators) policy_.moderators = *e.moderators;
     // Anonymous drivers need both the robot's choice and the site to allow them.
     policy_.anon_control = policy_.mod.anon_control && site_anon_control_;
-    policy_.table_mode = policy_.mod.table_mode;
     policy_.straight_commands = config_.robot.straight_commands;
     policy_.owner_commands = config_.robot.owner_commands;
 }

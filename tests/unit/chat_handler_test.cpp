@@ -214,10 +214,9 @@ TEST_F(ChatHandlerTest, OwnerCommandsAct) {
     EXPECT_EQ(bitrates_, (std::vector<std::string>{"video 800", "audio 64"}));
     EXPECT_EQ(audio_, std::vector<bool>{false});
     chat("owner", ".exclusive Ex");
-    EXPECT_EQ(policy_.exclusive_user.value_or(""), "Ex");
     EXPECT_EQ(policy_.mod.exclusive_user.value_or(""), "Ex");
     chat("owner", ".exclusive off");
-    EXPECT_FALSE(policy_.exclusive_user);
+    EXPECT_FALSE(policy_.mod.exclusive_user);
     chat("owner", ".devmode mods");
     EXPECT_EQ(policy_.mod.devmode, DevMode::Mods);
     chat("owner", ".devmode on");

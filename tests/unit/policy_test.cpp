@@ -60,7 +60,7 @@ TEST(Policy, AnonymousRefusedOnlyWhenAnonControlIsOff) {
 
 TEST(Policy, TableModeRefusesStraightCommandsOnly) {
     PolicyState s = state();
-    s.table_mode = true;
+    s.mod.table_mode = true;
     EXPECT_EQ(verdict(s, msg("F", "alice")), Verdict::TableMode);
     EXPECT_EQ(verdict(s, msg("B", "alice")), Verdict::TableMode);
     EXPECT_EQ(verdict(s, msg("f", "alice")), Verdict::TableMode);  // no lower-case loophole
@@ -74,14 +74,14 @@ TEST(Policy, TableModeRefusesStraightCommandsOnly) {
 
 TEST(Policy, ExclusiveControlLetsOnlyThatUserDriveCaseInsensitively) {
     PolicyState s = state();
-    s.exclusive_user = "Bob";
+    s.mod.exclusive_user = "Bob";
     EXPECT_EQ(verdict(s, msg("L", "alice")), Verdict::Exclusive);
     EXPECT_EQ(verdict(s, msg("L", "Owner")), Verdict::Exclusive);  // the owner too
     EXPECT_EQ(verdict(s, msg("L", "bob")), Verdict::Accept);
     EXPECT_EQ(verdict(s, msg("L", "BOB")), Verdict::Accept);
     EXPECT_EQ(verdict(s, msg("L", "bob", true)), Verdict::Exclusive);  // anonymous "bob"
     EXPECT_NE(decide(s, msg("L", "alice"), kNow).reason.find("Bob"), std::string::npos);
-    s.exclusive_user.reset();
+    s.mod.exclusive_user.reset();
     EXPECT_EQ(verdict(s, msg("L", "alice")), Verdict::Accept);
 }
 
@@ -101,8 +101,8 @@ TEST(Policy, OwnerCommandsOnlyFromTheOwner) {
 TEST(Policy, RulesApplyInOrder) {
     PolicyState s = state();
     s.anon_control = false;
-    s.table_mode = true;
-    s.exclusive_user = "bob";
+    s.mod.table_mode = true;
+    s.mod.exclusive_user = "bob";
     // Everything refuses this one: the robot id is checked first.
     EXPECT_EQ(verdict(s, msg("F", "", true, "7")), Verdict::OtherRobot);
     // Then anonymity before table mode and exclusivity.
@@ -112,9 +112,9 @@ TEST(Policy, RulesApplyInOrder) {
     EXPECT_EQ(verdict(s, msg("F", "bob")), Verdict::TableMode);
     // Then exclusivity before owner-only.
     EXPECT_EQ(verdict(s, msg("LED_ON", "alice")), Verdict::Exclusive);
-    s.exclusive_user = "owner";
+    s.mod.exclusive_user = "owner";
     EXPECT_EQ(verdict(s, msg("LED_ON", "owner")), Verdict::Accept);
-    s.exclusive_user = "alice";
+    s.mod.exclusive_user = "alice";
     EXPECT_EQ(verdict(s, msg("LED_ON", "alice")), Verdict::OwnerOnly);
 }
 
