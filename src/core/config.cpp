@@ -1385,6 +1385,17 @@ std::vector<std::string> changed_keys(const Config& a, const Config& b) {
     return keys;
 }
 
+bool key_changed(const std::vector<std::string>& changed, std::string_view key) {
+    return std::find(changed.begin(), changed.end(), key) != changed.end();
+}
+
+bool section_changed(const std::vector<std::string>& changed, std::string_view section) {
+    return std::any_of(changed.begin(), changed.end(), [&](const std::string& k) {
+        return k.size() > section.size() && k.compare(0, section.size(), section) == 0 &&
+               k[section.size()] == '.';
+    });
+}
+
 std::vector<std::string> config_secrets(const Config& config) {
     std::vector<std::string> secrets;
     for (const UsedKey& key : kUsedKeys) {

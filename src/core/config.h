@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/output_map.h"
@@ -225,6 +226,11 @@ std::string format_config(const Config& config);
 // The keys whose values differ between `a` and `b`, as "section.key" in the file's order
 // (secrets compared by value, named only): what a SIGHUP has to re-apply.
 std::vector<std::string> changed_keys(const Config& a, const Config& b);
+
+// Whether `changed` (as changed_keys() gives it) names `key` ("misc.ca_file"), or any key of
+// `section` ("tts").
+bool key_changed(const std::vector<std::string>& changed, std::string_view key);
+bool section_changed(const std::vector<std::string>& changed, std::string_view section);
 
 // The secrets in `config` that must never reach a log (non-empty ones only).
 std::vector<std::string> config_secrets(const Config& config);

@@ -130,7 +130,7 @@ void Daemon::reload() {
     LOGI(log_, kTag, "config changed: %s", list.c_str());
 
     for (const char* key : {"misc.watchdog_device", "misc.watchdog_timeout"})
-        if (std::find(changed.begin(), changed.end(), key) != changed.end())
+        if (key_changed(changed, key))
             LOGW(log_, kTag,
                  "[misc] %s changed: it takes effect when robotd restarts (a hardware watchdog "
                  "is never reopened live); the running one stays as it was",
@@ -141,13 +141,10 @@ void Daemon::reload() {
     discovery_->reconfigure();
     robot_->reconfigure(previous, changed);
     media_->reconfigure();
-    if (std::any_of(changed.begin(), changed.end(), [](const std::string& k) {
-            return k.rfind("tts.", 0) == 0 || k.rfind("espeak.", 0) == 0 ||
-                   k.rfind("pico.", 0) == 0;
-        }))
+    if (section_changed(changed, "tts") || section_changed(changed, "espeak") ||
+        section_changed(changed, "pico"))
         speech_->reconfigure(speech::speech_settings(config_));
-    if (std::find(changed.begin(), changed.end(), "misc.ca_file") != changed.end() ||
-        std::find(changed.begin(), changed.end(), "misc.secure_cert") != changed.end())
+    if (key_changed(changed, "misc.ca_file") || key_changed(changed, "misc.secure_cert"))
         media_->tls_changed();
     LOGI(log_, kTag, "config reloaded");
 }

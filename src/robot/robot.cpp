@@ -11,15 +11,6 @@
 namespace robotd {
 
 namespace {
-bool has(const std::vector<std::string>& keys, std::string_view key) {
-    return std::find(keys.begin(), keys.end(), key) != keys.end();
-}
-bool has_section(const std::vector<std::string>& keys, std::string_view section) {
-    return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
-        return k.size() > section.size() && k.compare(0, section.size(), section) == 0 &&
-               k[section.size()] == '.';
-    });
-}
 // The moderators list is asked for again this often (the site has no event for it).
 constexpr uint32_t kModeratorsRefreshMs = 5 * 60 * 1000;
 
@@ -197,29 +188,32 @@ void Robot::resolved(LookupId id) {
 
 void Robot::reconfigure(const Config& previous, const std::vector<std::string>& changed) {
     // A key the owner changed in the config is the new choice (the state file's is older).
-    if (has(changed, "robot.anon_control")) policy_.mod.anon_control = config_.robot.anon_control;
-    if (has(changed, "robot.table_mode")) policy_.mod.table_mode = config_.robot.table_mode;
-    if (has(changed, "tts.anon_tts")) policy_.mod.anon_tts = config_.tts.anon_tts;
-    if (has(changed, "tts.tts_volume")) policy_.mod.tts_volume = config_.tts.tts_volume;
-    if (has(changed, "robot.anon_control") || has(changed, "robot.table_mode") ||
-        has(changed, "tts.anon_tts") || has(changed, "tts.tts_volume"))
+    if (key_changed(changed, "robot.anon_control"))
+        policy_.mod.anon_control = config_.robot.anon_control;
+    if (key_changed(changed, "robot.table_mode")) policy_.mod.table_mode = config_.robot.table_mode;
+    if (key_changed(changed, "tts.anon_tts")) policy_.mod.anon_tts = config_.tts.anon_tts;
+    if (key_changed(changed, "tts.tts_volume")) policy_.mod.tts_volume = config_.tts.tts_volume;
+    if (key_changed(changed, "robot.anon_control") || key_changed(changed, "robot.table_mode") ||
+        key_changed(changed, "tts.anon_tts") || key_changed(changed, "tts.tts_volume"))
         state_.save(moderation_to_json(policy_.mod, moderation_defaults()));
     apply_policy();
     drive_.configure(config_);
-    if (has(changed, "robot.type") ||
+    if (key_changed(changed, "robot.type") ||
         std::any_of(std::begin(kDriverSections), std::end(kDriverSections),
-                    [&](std::string_view s) { return has_section(changed, s); }))
+                    [&](std::string_view s) { return section_changed(changed, s); }))
         drive_.replace_driver(config_, previous);
-    if (has(changed, "robot.type") || has_section(changed, "charge") ||
-        has(changed, "motor_hat.chargeIONumber") || has(changed, "motor_hat.chargeCheckInterval") ||
-        has(changed, "gpio.pin_map"))
+    if (key_changed(changed, "robot.type") || section_changed(changed, "charge") ||
+        key_changed(changed, "motor_hat.chargeIONumber") ||
+        key_changed(changed, "motor_hat.chargeCheckInterval") ||
+        key_changed(changed, "gpio.pin_map"))
         app_session_.restart_charge_sensing();
 
     // A link whose server, Engine.IO mode or identity changed starts afresh (close, then
     // open with the new settings); one that only uses TLS reconnects when the TLS settings
     // changed; the others stay up.
-    const bool all = has(changed, "misc.eio") || has(changed, "robot.robot_id");
-    const bool tls = has(changed, "misc.ca_file") || has(changed, "misc.secure_cert");
+    const bool all = key_changed(changed, "misc.eio") || key_changed(changed, "robot.robot_id");
+    const bool tls =
+        key_changed(changed, "misc.ca_file") || key_changed(changed, "misc.secure_cert");
     const auto apply = [&](Link& link, const std::optional<Url>& url, bool moved) {
         if (!url) return;  // control or chat before discovery has answered
         if (moved || all) {
@@ -229,10 +223,10 @@ void Robot::reconfigure(const Config& previous, const std::vector<std::string>& 
             link.restart();
         }
     };
-    apply(app_, config_.misc.app_server, has(changed, "misc.app_server"));
-    apply(user_, config_.misc.user_server, has(changed, "misc.user_server"));
+    apply(app_, config_.misc.app_server, key_changed(changed, "misc.app_server"));
+    apply(user_, config_.misc.user_server, key_changed(changed, "misc.user_server"));
     const Endpoints& e = discovery_.endpoints();
-    const bool scheme = has(changed, "misc.discovered_scheme");
+    const bool scheme = key_changed(changed, "misc.discovered_scheme");
     apply(control_, e.control ? std::optional<Url>(discovered_url(*e.control)) : std::nullopt,
           scheme);
     apply(chat_, e.chat ? std::optional<Url>(discovered_url(*e.chat)) : std::nullopt, scheme);
