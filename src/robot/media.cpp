@@ -53,8 +53,8 @@ Media::Media(Loop& loop, const Config& config, MediaRelay relay, MediaOptions op
             if (s->upload) s->upload->pump();
         }
     });
-    video_.wanted = !config_.camera.no_camera;
-    audio_.wanted = !config_.camera.no_mic;
+    video_.wanted = video_allowed();
+    audio_.wanted = audio_allowed();
     for (Stream* s : {&video_, &audio_}) s->config_kbps = config_kbps(config_, s->kind);
 }
 
@@ -90,19 +90,19 @@ media::StreamSettings Media::settings_for(media::StreamKind kind) const {
     media::StreamSettings s;
     s.kind = kind;
     s.ring_bytes = static_cast<size_t>(config_.media.ring_kib) * 1024;
+    s.bitrate_kbps = (kind == media::StreamKind::Video ? video_ : audio_)
+                         .kbps_override.value_or(config_kbps(config_, kind));
     if (kind == media::StreamKind::Video) {
         s.device = config_.camera.camera_device;
         s.width = width_;
         s.height = height_;
         s.gop = config_.media.gop;
-        s.bitrate_kbps = video_.kbps_override.value_or(config_.ffmpeg.video_bitrate);
         s.controls = controls_;
         s.video_options = {config_.media.camera_format, config_.media.m2m};
     } else {
         // The reference's mic_num ("1,0") names an ALSA card,device when mic_device is empty.
         s.device = config_.camera.mic_device.empty() ? "hw:" + config_.camera.mic_num
                                                      : config_.camera.mic_device;
-        s.bitrate_kbps = audio_.kbps_override.value_or(config_.ffmpeg.audio_bitrate);
         s.sample_rate = config_.ffmpeg.audio_sample_rate;
         s.channels = config_.ffmpeg.audio_channels;
     }
@@ -200,7 +200,7 @@ void Media::resolved(LookupId id) {
 
 void Media::set_video(bool on) {
     video_on_ = on;
-    video_.wanted = on && !config_.camera.no_camera;
+    video_.wanted = video_allowed();
     update(video_);
 }
 
@@ -215,7 +215,7 @@ void Media::apply_settings(const RobotSettings& s) {
         update(video_);
     }
     mic_enabled_ = s.mic_enabled.value_or(true);
-    const bool audio = !config_.camera.no_mic && mic_enabled_ && audio_on_;
+    const bool audio = audio_allowed();
     if (audio != audio_.wanted) {
         LOGI(log_, "audio", "%s (mic_enabled=%s)", audio ? "on" : "off",
              mic_enabled_ ? "true" : "false");
@@ -248,8 +248,8 @@ bool Media::reconfigure() {
         }
         s->config_kbps = file;
     }
-    video_.wanted = video_on_ && !config_.camera.no_camera;
-    audio_.wanted = audio_on_ && mic_enabled_ && !config_.camera.no_mic;
+    video_.wanted = video_allowed();
+    audio_.wanted = audio_allowed();
     bool changed = false;
     for (Stream* s : {&video_, &audio_}) {
         const bool had = s->encoder != nullptr;
@@ -307,7 +307,7 @@ std::string Media::off_reason(const Stream& s) const {
 
 void Media::set_audio(bool on) {
     audio_on_ = on;
-    audio_.wanted = on && mic_enabled_ && !config_.camera.no_mic;
+    audio_.wanted = audio_allowed();
     if (on && !audio_.wanted) {
         LOGI(log_, "audio", "start asked, but %s: audio stays off", off_reason(audio_).c_str());
     } else if (!on && audio_.encoder) {

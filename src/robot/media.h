@@ -119,6 +119,9 @@ class Media {
     }
     // Why a stream is not wanted, for the owner: "video is off (VIDOFF or .video stop)".
     std::string off_reason(const Stream& s) const;
+    // What a stream's `wanted` follows: the config, VIDON/VIDOFF or .audio, the site's mic.
+    bool video_allowed() const { return video_on_ && !config_.camera.no_camera; }
+    bool audio_allowed() const { return audio_on_ && mic_enabled_ && !config_.camera.no_mic; }
     media::StreamSettings settings_for(media::StreamKind kind) const;
     // Starts or stops to match `wanted` and what discovery knows; a start waits while the
     // old thread has not ended.
