@@ -8,15 +8,6 @@
 
 namespace robotd {
 
-namespace {
-// lws' reasons end with a newline and may be long; a log line wants neither.
-std::string trim_error(const char* text) {
-    std::string s = excerpt(text, 160);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '?')) s.pop_back();
-    return s;
-}
-}  // namespace
-
 HttpGet::HttpGet(Loop& loop, Done done)
     : loop_(loop), done_(std::move(done)), resolve_(loop.resolver()), timeout_(loop, [this] {
           finish({false, result_.status, std::move(result_.body),
@@ -157,10 +148,7 @@ int HttpGet::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t le
         }
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             forget_client(wsi, &wsi_);  // lws frees it after this callback
-            const char* why = static_cast<const char*>(in);
-            std::string error = clock_not_set_error(why);
-            if (error.empty()) error = why ? trim_error(why) : "connection failed";
-            finish({false, result_.status, {}, std::move(error)});
+            finish({false, result_.status, {}, connection_error(in)});
             return 0;
         }
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:

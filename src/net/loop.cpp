@@ -397,4 +397,15 @@ std::string clock_not_set_error(const char* lws_error) {
     return clock_not_set_text(time(nullptr));
 }
 
+std::string connection_error(const void* in) {
+    const char* why = static_cast<const char*>(in);
+    std::string error = clock_not_set_error(why);
+    if (!error.empty()) return error;
+    if (!why) return "connection failed";
+    error = excerpt(why, 160);
+    // lws's reasons end in a newline (excerpt shows it as '?') and sometimes spaces.
+    while (!error.empty() && (error.back() == ' ' || error.back() == '?')) error.pop_back();
+    return error.empty() ? "connection failed" : error;
+}
+
 }  // namespace robotd

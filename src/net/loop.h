@@ -160,6 +160,9 @@ std::string refused_redirect(lws* wsi);
 // likely cause, a board whose clock is not set yet (no RTC, NTP still to come); else empty.
 // The attempt is retried as any other failure, and works once the clock is right.
 std::string clock_not_set_error(const char* lws_error);
+// The one line for a LWS_CALLBACK_CLIENT_CONNECTION_ERROR, whose `in` is lws's reason or
+// null: the clock line above, else the reason cut short, else "connection failed".
+std::string connection_error(const void* in);
 // That line for the wall clock at `now`: "the system clock says 1970-01-01; ...".
 std::string clock_not_set_text(time_t now);
 

@@ -434,10 +434,7 @@ int SioClient::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t 
     switch (reason) {
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             forget_client(wsi, &wsi_);  // lws frees it after this callback
-            const char* why = static_cast<const char*>(in);
-            std::string error = clock_not_set_error(why);
-            if (error.empty()) error = why ? excerpt(why, 160) : "connection failed";
-            fail(error);
+            fail(connection_error(in));
             return 0;
         }
         case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP: {

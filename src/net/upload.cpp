@@ -347,10 +347,7 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len
         }
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             forget_client(wsi, &wsi_);
-            const char* why = static_cast<const char*>(in);
-            std::string error = clock_not_set_error(why);
-            if (error.empty()) error = why ? excerpt(why, 160) : "connection failed";
-            drop(error);
+            drop(connection_error(in));
             return 0;
         }
         case LWS_CALLBACK_CLOSED_CLIENT_HTTP:

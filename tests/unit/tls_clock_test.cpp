@@ -34,3 +34,15 @@ TEST(ClockNotSet, OtherFailuresAreLeftAlone) {
                                   "trusted"),
               "");
 }
+
+// One line for every client's connection error (HttpGet, Upload, SioClient).
+TEST(ConnectionError, ClockLineElseLwsReasonTrimmedElseAPlainLine) {
+    EXPECT_EQ(connection_error(nullptr), "connection failed");
+    EXPECT_EQ(connection_error("Unable to connect\n"), "Unable to connect");
+    EXPECT_EQ(connection_error(" \n"), "connection failed");
+    EXPECT_EQ(connection_error("server's cert didn't look good, X509_V_ERR = 9: Cert from the "
+                               "future\n")
+                  .rfind("the system clock says ", 0),
+              0u);
+    EXPECT_LE(connection_error(std::string(1000, 'x').c_str()).size(), 170u);
+}
