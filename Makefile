@@ -13,6 +13,12 @@
 # Every target that needs packages runs toolchain/install-deps.sh first (a no-op when
 # everything is there).
 
+# One compile per CPU unless `make -jN` says otherwise (before this, `make test` built
+# everything on one core).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 CROSS ?=
 ARCH := $(if $(CROSS),$(CROSS),host)
 .DEFAULT_GOAL := all
@@ -155,7 +161,8 @@ $(BUILD)/notify-sink: $(BUILD)/obj/tests/integration/notify_sink.o
 	$(CXX) $(LDFLAGS) -o $@ $<
 
 # Tests and the demo also need the peer's npm packages.
-deps-peer:
+# After deps: two installs at once would fight over dpkg's lock on a fresh machine.
+deps-peer: deps
 	@toolchain/install-deps.sh --arch $(ARCH) --npm
 
 test: deps-peer $(BUILD)/robotd $(BUILD)/unit-tests $(BUILD)/sio-probe $(BUILD)/notify-sink
