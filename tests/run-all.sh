@@ -1,71 +1,159 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line: "N passed, N failed[, N skipped]".
 # Suites: GoogleTest unit tests, the peer's own tests, the integration tests (robotd
-# against the peer), packaging (board configs, the systemd unit, make install, the .deb
-# installed and purged with apt, the BusyBox init script's respawning), the fuzzers (30 s
-# in all), the ring and stream tests under ThreadSanitizer, the chaos soak (5 min), the
-# cross builds, robotd on the virtual board (QEMU, tests/vm), and the Buildroot/Yocto
-# package files against the Makefile's system mode (tests/images, about a second). Each
-# suite's output goes to build/test-logs/.
+# against the peer), the chaos soak (5 min), the fuzzers (30 s in all), the ring and stream
+# tests under ThreadSanitizer, robotd on the virtual board (QEMU, tests/vm), the cross
+# builds and their unit tests under qemu-user, packaging (board configs, the systemd unit,
+# make install, the .deb installed and purged with apt, the BusyBox init script's
+# respawning), the Buildroot/Yocto package files against the Makefile's system mode
+# (tests/images, about a second), and robotd built against Debian 12's and Debian 13's own
+# library versions (tests/system).
+#
+# Order and concurrency. Most suites mostly wait (timers, sockets, the peer: the unit tests
+# keep 3% of the CPUs busy, the soak 8%, the integration tests 20%) while the builds the
+# later suites need would keep both CPUs busy for many minutes. So, at once:
+#  - the builder: those builds, one after another, at idle priority (SCHED_IDLE: it gets
+#    only the CPU time the suites leave unused, so no suite's timing changes);
+#  - the soak;
+#  - every other suite, one after another; a suite that needs a build waits for exactly
+#    that step of the builder, then runs its usual command (which builds whatever the
+#    builder did not, failing with the build's own error if it fails).
+# Each suite's output goes to build/test-logs/NAME.log, each builder step's to
+# build/test-logs/build-STEP.log; every line printed says how long it took.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
+# The builds below choose their own parallelism (the Makefile: one job per CPU); a make that
+# called this script must not hand down its jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 logs=build/test-logs
 mkdir -p "$logs"
-passed=0 failed=0 skipped=0
-declare -a broken=()
+rm -f "$logs"/*.result "$logs"/build-*.lock
 
-add() {  # suite pass fail skip
-    passed=$((passed + $2)) failed=$((failed + $3)) skipped=$((skipped + $4))
-    printf '%-12s %4d passed, %d failed, %d skipped\n' "$1" "$2" "$3" "$4"
-    [ "$3" -eq 0 ] || broken+=("$1")
+# Every package any suite or build needs, installed now: later steps run at the same time
+# and two apt or dpkg runs at once would fail on their locks.
+if ! toolchain/install-deps.sh --arch host --arch aarch64 --arch armhf --vm --system --npm \
+    >"$logs/install-deps.log" 2>&1; then
+    tail -20 "$logs/install-deps.log"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# ---- results: one file per suite, so that suites run in the background count too ----------
+add() {  # suite pass fail skip seconds
+    echo "$2 $3 $4" >"$logs/$1.result"
+    printf '%-13s %4d passed, %d failed, %d skipped   (%d s)\n' "$1" "$2" "$3" "$4" "$5"
 }
 
 # Counts a suite from its log with three sed patterns (pass, fail, skip); a suite that
 # exits non-zero without counting a failure (a crash, a missing binary) is one failure.
-tally() {  # name rc pass-sed fail-sed skip-sed
+tally() {  # name rc seconds pass-sed fail-sed skip-sed
     local log="$logs/$1.log" p f s
-    p=$(sed -n "$3" "$log" | tail -1)
-    f=$(sed -n "$4" "$log" | tail -1)
-    s=$(sed -n "$5" "$log" | tail -1)
+    p=$(sed -n "$4" "$log" | tail -1)
+    f=$(sed -n "$5" "$log" | tail -1)
+    s=$(sed -n "$6" "$log" | tail -1)
     p=${p:-0} f=${f:-0} s=${s:-0}
     if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    add "$1" "$p" "$f" "$s"
+    add "$1" "$p" "$f" "$s" "$3"
 }
 
 # GoogleTest: its summary lines give the counts.
 run_gtest() {  # name binary
+    local start=$SECONDS rc
     "$2" --gtest_color=no >"$logs/$1.log" 2>&1
-    tally "$1" $? 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' \
+    rc=$?
+    tally "$1" $rc $((SECONDS - start)) 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' \
         's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p'
 }
 
-# TAP with node's "# pass N" / "# fail N" / "# skipped N" trailer (also from tests/cross).
+# TAP with node's "# pass N" / "# fail N" / "# skipped N" trailer (also from the shell
+# suites: tests/cross, tests/system, tests/fuzz, ...).
 run_tap() {  # name command...
-    local name=$1
+    local name=$1 start=$SECONDS rc
     shift
     "$@" >"$logs/$name.log" 2>&1
-    tally "$name" $? 's/^# pass \([0-9]*\)$/\1/p' 's/^# fail \([0-9]*\)$/\1/p' \
-        's/^# skipped \([0-9]*\)$/\1/p'
+    rc=$?
+    tally "$name" $rc $((SECONDS - start)) 's/^# pass \([0-9]*\)$/\1/p' \
+        's/^# fail \([0-9]*\)$/\1/p' 's/^# skipped \([0-9]*\)$/\1/p'
 }
 
 node_test() { node --test --test-reporter=tap --test-concurrency=2 "$@"; }
 
+# ---- the builder ---------------------------------------------------------------------------
+# Steps in the order the suites below need them. Each step is a command a suite would run
+# itself anyway; the builder only runs it earlier, when the CPUs are idle.
+STEPS=(cross-aarch64 vm-image cross-armhf cross-unit system-deb12 system-deb13)
+declare -A STEP_CMD=(
+    [cross-aarch64]="make --no-print-directory CROSS=aarch64 all"
+    [vm-image]="make --no-print-directory vm-image"
+    [cross-armhf]="make --no-print-directory CROSS=armhf all"
+    [cross-unit]="tests/cross/check.sh --build"
+    [system-deb12]="tests/system/run.sh --build deb12"
+    [system-deb13]="tests/system/run.sh --build deb13"
+)
+# A suite waits for a step with flock: the step's lock file is locked here, before the
+# builder starts, and the builder unlocks it when the step ends (a builder that dies
+# releases them all), so waiting is one blocking call, not a poll.
+declare -A STEP_FD=()
+for s in "${STEPS[@]}"; do
+    exec {fd}>"$logs/build-$s.lock"
+    flock -x "$fd"
+    STEP_FD[$s]=$fd
+done
+builder() {
+    local s start rc
+    for s in "${STEPS[@]}"; do
+        start=$SECONDS
+        (
+            # The step's processes keep no lock: only this loop says when a step is done.
+            for f in "${STEP_FD[@]}"; do exec {f}>&-; done
+            # shellcheck disable=SC2086  # the command is words
+            exec chrt --idle 0 nice -n 19 ${STEP_CMD[$s]}
+        ) >"$logs/build-$s.log" 2>&1
+        rc=$?
+        printf '%-13s build step %s in %d s (build-%s.log)\n' "($s)" \
+            "$([ $rc -eq 0 ] && echo "done" || echo "FAILED, exit $rc")" $((SECONDS - start)) "$s"
+        flock -u "${STEP_FD[$s]}"
+    done
+}
+builder &
+builder_pid=$!
+for fd in "${STEP_FD[@]}"; do exec {fd}>&-; done
+after() { flock -s "$logs/build-$1.lock" true; }  # step: returns once the builder did it
+
+# ---- the suites ----------------------------------------------------------------------------
+run_tap soak node tests/soak/soak.mjs --minutes 5 &
+soak_pid=$!
+
 run_gtest unit build/host/unit-tests
 run_tap peer node_test tests/peer/test/
 run_tap integration node_test tests/integration/
-run_tap soak node tests/soak/soak.mjs --minutes 5
 run_tap fuzz tests/fuzz/run.sh 30
 run_tap tsan tests/tsan/run.sh
+after vm-image
+run_tap vm tests/vm/run.sh
+after cross-unit
 run_tap cross tests/cross/check.sh
 # After cross: its arm64 and armhf builds are packaged too.
 run_tap package node_test tests/package/
 run_tap images tests/images/check.sh
-run_tap vm tests/vm/run.sh
+after system-deb12
+run_tap system-deb12 tests/system/run.sh deb12
+after system-deb13
+run_tap system-deb13 tests/system/run.sh deb13
+wait "$soak_pid" "$builder_pid"
 
-for s in "${broken[@]}"; do
-    echo "--- $s failed; the end of $logs/$s.log:"
-    grep -E '^(not ok|\[  FAILED  \])|Failure|Error' "$logs/$s.log" | head -40
+# ---- the sum -------------------------------------------------------------------------------
+SUITES=(unit peer integration soak fuzz tsan vm cross package images system-deb12 system-deb13)
+passed=0 failed=0 skipped=0
+for s in "${SUITES[@]}"; do
+    r=$(cat "$logs/$s.result" 2>/dev/null) || r="0 1 0"  # a suite that never reported
+    read -r p f k <<<"$r"
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+    if [ "$f" -ne 0 ]; then
+        echo "--- $s failed; the end of $logs/$s.log:"
+        grep -E '^(not ok|\[  FAILED  \])|Failure|Error' "$logs/$s.log" 2>/dev/null | head -40
+    fi
 done
 line="$passed passed, $failed failed"
 [ "$skipped" -eq 0 ] || line="$line, $skipped skipped"
