@@ -93,6 +93,9 @@ endif
 # -g1: line tables for backtraces from a board; full -g made every compile half as slow again.
 CXXFLAGS ?= -O2 -g1
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers $(ARCH_CFLAGS)
+# 64-bit off_t/ino_t on 32-bit targets (armhf), a no-op on 64-bit ones: without it readdir()
+# and stat() fail with EOVERFLOW on a filesystem with 64-bit inodes or directory cookies.
+CPPFLAGS += -D_FILE_OFFSET_BITS=64
 $(BUILD)/obj/src/hw/gpio_lines.o: CPPFLAGS += $(GPIOD_CFLAGS)
 
 SRCS := $(shell find src -name '*.cpp' ! -name main.cpp | sort)

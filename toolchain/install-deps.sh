@@ -45,7 +45,11 @@ CROSS_TOOLCHAIN_armhf="crossbuild-essential-armhf"
 # FFmpeg is not among them: the cross builds link a static FFmpeg built from Debian's source
 # (third_party/ffmpeg/build.sh), because Debian's :arm64/:armhf libav*-dev cannot be
 # co-installed here (Multi-Arch version skew) and would drag in mesa etc.
-CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev libgpiod-dev"
+# libgtest-dev: the cross-built unit tests (tests/cross) link the target's prebuilt static
+# libgtest.a/libgtest_main.a; it depends only on the arch-independent googletest, bookworm
+# has one version of it, so it co-installs with libgtest-dev:amd64 and costs no build.
+CROSS_DEV_PACKAGES="libmbedtls-dev libcjson-dev libinih-dev libasound2-dev libgpiod-dev
+  libgtest-dev"
 # The virtual board (tests/vm): QEMU's aarch64 'virt' machine, cpio for its initramfs, socat
 # behind each guestfwd rule. Its arm64 kernel and busybox come as .debs (tests/vm/make-image.sh);
 # so do the headers, prebuilt kbuild tools and sources that tests/vm/build-modules.sh builds

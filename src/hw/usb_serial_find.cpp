@@ -73,6 +73,10 @@ bool contains_nocase(const std::string& text, const std::string& lowered_needle)
     return !text.empty() && lower(text).find(lowered_needle) != std::string::npos;
 }
 
+// readdir() below ends early, as if the directory were empty, when 32-bit off_t/ino_t
+// cannot hold a cookie or inode (EOVERFLOW): the Makefile builds with -D_FILE_OFFSET_BITS=64.
+static_assert(sizeof(off_t) == 8 && sizeof(ino_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
 }  // namespace
 
 std::vector<UsbSerialPort> list_usb_serial_ports(const std::string& sysfs_root) {
