@@ -23,8 +23,14 @@
 namespace robotd {
 
 namespace {
-// Seconds a client connection may take to find a working server (DNS + TCP + TLS).
+// Seconds a client connection's TCP connect may take (lws then tries the next address).
 constexpr unsigned kConnectTimeoutS = 5;
+// lws bounds every other pending state of a connection (TLS handshake, sending the request,
+// awaiting the reply headers) with one context-wide timeout, 5 s by default (15 s in lws
+// 4.3): shorter than a slow lookup server may take under [misc] lookup_timeout (up to 300 s).
+// Every client bounds its own phases with its own Timer, so this is only a backstop, above the
+// longest wait any client asks for.
+constexpr unsigned kPendingBackstopS = 310;
 }  // namespace
 
 sigset_t handled_signals() {
@@ -58,8 +64,7 @@ lws_vhost* Loop::make_vhost(const TlsSettings& tls, std::string* error) {
     info.vhost_name = vhosts_.back().name.c_str();
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocol_table();
-    info.connect_timeout_secs = kConnectTimeoutS;
-    info.timeout_secs = kConnectTimeoutS;
+    info.connect_timeout_secs = kConnectTimeoutS;  // per vhost; timeout_secs is the context's
     // lws sets up a vhost's client TLS only when the vhost itself carries this option.
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.client_ssl_ca_filepath = tls.verify ? tls.ca_file.c_str() : nullptr;
@@ -90,6 +95,7 @@ bool Loop::start(const TlsSettings& tls, std::string* error) {
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = this;
+    info.timeout_secs = kPendingBackstopS;
     // lws would send every connection through $http_proxy and resolve the proxy's name with
     // a blocking lookup on the loop. robotd connects directly, whatever the environment says.
     if (const char* proxy = getenv("http_proxy")) {

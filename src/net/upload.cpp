@@ -74,7 +74,7 @@ int LatencyHistogram::percentile_ms(double p) const {
 }
 
 Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe,
-               RetryRules rules)
+               RetryRules rules, uint32_t connect_ms)
     : loop_(loop),
       log_(loop.log()),
       name_(std::move(name)),
@@ -82,15 +82,19 @@ Upload::Upload(Loop& loop, std::string name, PacketRing& ring, std::function<voi
       want_keyframe_(std::move(want_keyframe)),
       resolve_(loop.resolver()),
       retry_(loop, rules, [this] { attempt(); }),
-      watchdog_(loop, [this] {
-          if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
-              drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
-              return;
-          }
-          if (streaming_ && wsi_ && relay_answered(wsi_)) return;
-          check_healthy();
-          watchdog_.start_ms(kWatchdogMs);
-      }) {}
+      watchdog_(
+          loop,
+          [this] {
+              if (streaming_ && has_record() && mono_us() - last_progress_us_ > kStuckUs) {
+                  drop("the relay took nothing for " + std::to_string(kStuckUs / 1000000) + " s");
+                  return;
+              }
+              if (streaming_ && wsi_ && relay_answered(wsi_)) return;
+              check_healthy();
+              watchdog_.start_ms(kWatchdogMs);
+          }),
+      connect_ms_(connect_ms),
+      phase_timer_(loop, [this] { drop(phase_why_); }) {}
 
 Upload::~Upload() {
     closed_ = true;
@@ -130,6 +134,8 @@ void Upload::close() {
 
 void Upload::attempt() {
     if (closed_) return;
+    phase_why_ = "no connection to the relay within " + seconds(connect_ms_);
+    phase_timer_.start_ms(connect_ms_);
     resolve_.start(url_.host, [this](const std::string& address, const std::string& error) {
         if (address.empty()) {
             drop(error);
@@ -155,6 +161,7 @@ void Upload::detach() {
     streaming_ = false;
     answered_ = false;
     watchdog_.cancel();
+    phase_timer_.cancel();
 }
 
 bool Upload::has_record() {
@@ -212,6 +219,8 @@ bool Upload::relay_answered(lws* wsi) {
     // speaks TLS 1.2, which sends nothing unasked after the handshake). It reaches us as
     // ESTABLISHED_CLIENT_HTTP, or as a connection error.
     answered_ = true;
+    phase_why_ = "the relay began an answer and did not finish it within " + seconds(kAnswerMs);
+    phase_timer_.start_ms(kAnswerMs);
     lws_client_http_body_pending(wsi, 0);
     return true;
 }
@@ -305,6 +314,7 @@ int Upload::on_event(lws* wsi, lws_callback_reasons reason, void* in, size_t len
                 setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &kSendBuffer,
                            sizeof kSendBuffer);
                 streaming_ = true;
+                phase_timer_.cancel();
                 streaming_since_us_ = mono_us();
                 recovering_ = retry_.failures() > 0;
                 if (recovering_) outage_text_ = retry_.outage_text();

@@ -53,9 +53,16 @@ class Upload {
     // relay that refuses at once (a wrong stream key) must not be retried twice a second.
     static constexpr RetryRules kRetry{500, 30000, 5000};
 
-    // `want_keyframe` asks the encoder for a keyframe (after a reconnect or a skip).
+    // One attempt (resolve, TCP, TLS, request) must reach streaming within this; a relay that
+    // answers mid-body must finish its answer within kAnswerMs. lws's own timeout is only a
+    // far backstop (net/loop.cpp).
+    static constexpr uint32_t kConnectMs = 10000;
+    static constexpr uint32_t kAnswerMs = 5000;
+
+    // `want_keyframe` asks the encoder for a keyframe (after a reconnect or a skip);
+    // `connect_ms` replaces kConnectMs (tests).
     Upload(Loop& loop, std::string name, PacketRing& ring, std::function<void()> want_keyframe,
-           RetryRules rules = kRetry);
+           RetryRules rules = kRetry, uint32_t connect_ms = kConnectMs);
     ~Upload();
     Upload(const Upload&) = delete;
     Upload& operator=(const Upload&) = delete;
@@ -113,6 +120,10 @@ class Upload {
     std::string outage_text_;
     RetryTimer retry_;
     Timer watchdog_;
+    // Bounds the phase before streaming, then the relay's answer once it speaks mid-body.
+    uint32_t connect_ms_;
+    std::string phase_why_;
+    Timer phase_timer_;
     Stats stats_;
 };
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -31,10 +32,11 @@ class FakeHttpServer {
     };
     // What to do once a request's head has arrived: send `bytes` (raw, may be empty), then
     // close, or else hold the connection, reading and counting whatever else comes (a body
-    // that never ends), until drop_all().
+    // that never ends), until drop_all(). `delay_ms`: a slow server, silent that long first.
     struct Reply {
         std::string bytes;
         bool hold = false;
+        uint32_t delay_ms = 0;
     };
     using Script = std::function<Reply(const Request&)>;
 
@@ -46,6 +48,10 @@ class FakeHttpServer {
                 false};
     }
     static Reply hold() { return {{}, true}; }
+    static Reply later(uint32_t delay_ms, Reply reply) {
+        reply.delay_ms = delay_ms;
+        return reply;
+    }
 
     // The calling thread's signal mask is inherited: block the daemon's signals first.
     explicit FakeHttpServer(Script script) : script_(std::move(script)) {
@@ -97,6 +103,9 @@ class FakeHttpServer {
         UniqueFd fd;
         std::string in;
         bool answered = false;  // from now on only count and discard
+        Reply pending;          // a delayed reply, sent at `due`
+        std::chrono::steady_clock::time_point due;
+        bool waiting = false;
     };
 
     void poke() {
@@ -110,14 +119,28 @@ class FakeHttpServer {
             open_ = conns.size();
             std::vector<pollfd> fds{{listen_.get(), POLLIN, 0}, {wake_rd_.get(), POLLIN, 0}};
             for (auto& c : conns) fds.push_back({c.fd.get(), POLLIN, 0});
-            if (poll(fds.data(), fds.size(), -1) < 0) continue;
+            int wait_ms = -1;
+            const auto now = std::chrono::steady_clock::now();
+            for (auto& c : conns) {
+                if (!c.waiting) continue;
+                const auto left =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(c.due - now).count();
+                const int ms = left < 0 ? 0 : int(left) + 1;
+                if (wait_ms < 0 || ms < wait_ms) wait_ms = ms;
+            }
+            if (poll(fds.data(), fds.size(), wait_ms) < 0) continue;
+            for (auto& c : conns) {
+                if (!c.waiting || std::chrono::steady_clock::now() < c.due) continue;
+                c.waiting = false;
+                if (!send_reply(c, c.pending)) c.fd.reset();
+            }
             char buf[16384];
             if (fds[1].revents) {
                 while (read(wake_rd_.get(), buf, sizeof buf) > 0) {
                 }
             }
             for (size_t i = 0; i < conns.size(); ++i) {
-                if (!fds[i + 2].revents) continue;
+                if (!fds[i + 2].revents || !conns[i].fd.valid()) continue;
                 Conn& c = conns[i];
                 const ssize_t n = read(c.fd.get(), buf, sizeof buf);
                 if (n <= 0) {
@@ -137,7 +160,7 @@ class FakeHttpServer {
                 UniqueFd fd(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
                 if (fd.valid()) {
                     ++accepted_;
-                    conns.push_back({std::move(fd), {}, false});
+                    conns.push_back({std::move(fd), {}, false, {}, {}, false});
                 }
             }
         }
@@ -165,6 +188,16 @@ class FakeHttpServer {
             requests_.push_back(r);
         }
         const Reply reply = script_(r);
+        if (reply.delay_ms > 0) {
+            c.pending = reply;
+            c.due = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.delay_ms);
+            c.waiting = true;
+            return true;
+        }
+        return send_reply(c, reply);
+    }
+
+    bool send_reply(Conn& c, const Reply& reply) {
         size_t sent = 0;
         while (sent < reply.bytes.size()) {
             const ssize_t n = send(c.fd.get(), reply.bytes.data() + sent, reply.bytes.size() - sent,

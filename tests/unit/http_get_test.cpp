@@ -17,7 +17,7 @@ class HttpGetTest : public LoopTest {
   protected:
     // Runs one GET of `target` on `server`; the result, or nothing on a timeout.
     std::optional<HttpResult> get(const FakeHttpServer& server, const std::string& target,
-                                  const std::string& setting = {}) {
+                                  const std::string& setting = {}, uint32_t timeout_ms = 5000) {
         std::optional<HttpResult> result;
         HttpGet http(loop_, [&](const HttpResult& r) { result = r; });
         HttpGet::Request req;
@@ -25,9 +25,9 @@ class HttpGetTest : public LoopTest {
         req.target = target;
         req.authorization = "Bearer k";
         req.setting = setting;
-        req.timeout_ms = 5000;
+        req.timeout_ms = timeout_ms;
         http.start(req);
-        run_until([&] { return result.has_value(); }, 10000);
+        run_until([&] { return result.has_value(); }, timeout_ms + 5000);
         return result;
     }
 };
@@ -134,6 +134,30 @@ TEST_F(HttpGetTest, HeadersFitBesideALongTarget) {
     ASSERT_EQ(reqs.size(), 1u);
     EXPECT_EQ(reqs[0].target, target);
     EXPECT_NE(reqs[0].head.find("authorization: Bearer k\r\n"), std::string::npos);
+}
+
+// [misc] lookup_timeout bounds a lookup, not lws: a server that answers after 6 s (past lws'
+// own 5 s default for awaiting a reply) is heard when the request allows 9 s.
+TEST_F(HttpGetTest, ASlowServerIsWaitedForAsLongAsTheRequestAllows) {
+    FakeHttpServer server([](const FakeHttpServer::Request&) {
+        return FakeHttpServer::later(6000, FakeHttpServer::answer(200, {}, "{\"slow\":1}"));
+    });
+    const auto r = get(server, "/get_x/robot1", {}, 9000);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->ok) << r->error;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "{\"slow\":1}");
+}
+
+// And the request's own bound still ends a server slower than it allows.
+TEST_F(HttpGetTest, AServerSlowerThanTheRequestAllowsTimesOut) {
+    FakeHttpServer server([](const FakeHttpServer::Request&) {
+        return FakeHttpServer::later(5000, FakeHttpServer::answer(200, {}, "{}"));
+    });
+    const auto r = get(server, "/get_x/robot1", {}, 1000);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->ok);
+    EXPECT_EQ(r->error, "no complete reply within 1000 ms");
 }
 
 }  // namespace

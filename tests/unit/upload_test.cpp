@@ -158,6 +158,51 @@ TEST_F(UploadTest, ARelayThatHangsUpMidBodyIsNoticedWithoutWriting) {
     EXPECT_TRUE(found) << joined(lines);
 }
 
+// A TLS relay that accepts and never answers the ClientHello: lws' own timeout for that is
+// only a far backstop (310 s), so the upload's bound drops the attempt and retries.
+TEST_F(UploadTest, ARelayThatNeverCompletesTheTlsHandshakeIsDroppedAndRetried) {
+    FakeHttpServer server([](const FakeHttpServer::Request&) { return FakeHttpServer::hold(); });
+    Upload up(
+        loop_, "video", ring_, [] {}, kFast, 1500);
+    int failures = 0;
+    up.on_failing([&](int n) { failures = n; });
+    testing::internal::CaptureStderr();
+    up.open(Url{"https", "127.0.0.1", server.port(), "/sk/640/480"});
+    const bool retried = run_until([&] { return failures >= 2 && server.accepted() >= 3; }, 15000);
+    up.close();
+    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    ASSERT_TRUE(retried) << joined(lines);
+    EXPECT_FALSE(up.streaming());
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines[0].find("no connection to the relay within 1.5 s; retrying in "),
+              std::string::npos)
+        << joined(lines);
+}
+
+// A relay that begins an answer mid-body and never finishes it: the upload's own bound (not
+// lws' far backstop) ends the wait, and the upload reconnects.
+TEST_F(UploadTest, ARelayThatNeverFinishesItsAnswerIsDroppedAndRetried) {
+    FakeHttpServer server([](const FakeHttpServer::Request&) {
+        return FakeHttpServer::Reply{"HTTP/1.1 503 Busy\r\n", true};
+    });
+    Upload up(
+        loop_, "video", ring_, [] {}, kFast);
+    int failures = 0;
+    up.on_failing([&](int n) { failures = n; });
+    testing::internal::CaptureStderr();
+    up.open(relay(server.port()));
+    const bool retried = run_until([&] { return failures >= 1 && server.accepted() >= 2; },
+                                   Upload::kAnswerMs + 8000);
+    up.close();
+    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    ASSERT_TRUE(retried) << joined(lines);
+    bool found = false;
+    for (const auto& l : lines)
+        found = found || l.find("the relay began an answer and did not finish it within 5.0 s") !=
+                             std::string::npos;
+    EXPECT_TRUE(found) << joined(lines);
+}
+
 TEST_F(UploadTest, ADeadRelayWarnsOnceThenOnlyAtDebug) {
     const int port = dead_port();
     ASSERT_NE(port, 0);
