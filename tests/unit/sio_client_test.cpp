@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "fake_http_server.h"
 #include "loop_harness.h"
 #include "scripted_ws_server.h"
 
@@ -85,6 +86,22 @@ class SioClientTest : public LoopTest {
     std::vector<int> failures_;
     std::function<void(int)> on_failing;
 };
+
+// A wss server that accepts and never answers the ClientHello: lws' own timeout for that is
+// only a far backstop (310 s), so the client's 10 s handshake bound gives up and retries.
+TEST_F(SioClientTest, AServerThatNeverCompletesTheTlsHandshakeIsGivenUpAfter10s) {
+    FakeHttpServer silent([](const FakeHttpServer::Request&) { return FakeHttpServer::hold(); });
+    ASSERT_NE(silent.port(), 0);
+    auto client = make();
+    testing::internal::CaptureStderr();
+    client->open(url_of("https://127.0.0.1:" + std::to_string(silent.port())), EioMode::V4);
+    const bool failed = run_until([&] { return !failures_.empty(); }, 25000);
+    client->close();
+    const std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(failed) << log;
+    EXPECT_EQ(connected_, 0);
+    EXPECT_NE(log.find("no connection within 10 s"), std::string::npos) << log;
+}
 
 TEST_F(SioClientTest, ConnectsEmitsAndFollowsAnEngineIo3Server) {
     for (int version : {4, 3}) {
