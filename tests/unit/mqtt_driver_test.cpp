@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "fake_http_server.h"
 #include "hw/driver.h"
 #include "loop_harness.h"
 #include "stderr_capture.h"
@@ -229,6 +230,35 @@ TEST_F(MqttDriverTest, WithoutABrokerCommandsAreDroppedAndCountedAndAStopIsHeld)
     for (size_t at = 0; (at = text.find("cannot reach broker", at)) != std::string::npos; ++at)
         ++count;
     EXPECT_EQ(count, 1u) << text;
+}
+
+// A broker that accepts and then says nothing (no TLS ServerHello, no CONNACK): lws' own
+// timeout is only a far backstop (310 s), so the driver's attempt bound gives up and retries.
+TEST_F(MqttDriverTest, ABrokerThatAcceptsAndNeverAnswersIsGivenUpByTheAttemptBound) {
+    for (bool tls : {false, true}) {
+        FakeHttpServer silent(
+            [](const FakeHttpServer::Request&) { return FakeHttpServer::hold(); });
+        ASSERT_NE(silent.port(), 0);
+        port_ = silent.port();
+        Config::MqttPub c = config();
+        c.tls = tls;
+        MqttTimings t = fast();
+        t.attempt_ms = 1000;
+        StderrCapture log;
+        bool retried = false;
+        {
+            MqttDriver driver(c, "robotd-test", loop_, log_, t);
+            std::string error;
+            ASSERT_TRUE(driver.start(&error)) << error;
+            retried = run_until([&] { return silent.accepted() >= 2; }, 10000);
+            EXPECT_FALSE(driver.connected());
+        }
+        log.restore();
+        const std::string text = log.text();
+        ASSERT_TRUE(retried) << (tls ? "tls\n" : "plain\n") << text;
+        EXPECT_NE(text.find("no answer within "), std::string::npos)
+            << (tls ? "tls\n" : "plain\n") << text;
+    }
 }
 
 TEST_F(MqttDriverTest, StartNeedsAHostAndATopic) {
