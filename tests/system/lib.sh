@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Shared by tests/system/build-*.sh: fetch a Debian source package of an exact version with
 # apt-get source, check it against a SHA256SUMS file, and unpack it with Debian's patches.
 # Sourced, not run. One private apt state per suite (build/system/apt/<suite>), so the
