@@ -48,11 +48,12 @@ std::string mqtt_build_error() {
 #if !defined(LWS_ROLE_MQTT)
     return "type mqtt_pub needs libwebsockets built with its MQTT role (cmake "
            "-DLWS_ROLE_MQTT=ON); this robotd was built against one without";
-#elif LWS_LIBRARY_VERSION_NUMBER < 4002000 && !defined(ROBOTD_LWS_PATCHED)
+#elif LWS_LIBRARY_VERSION_NUMBER < 4003000 && !defined(ROBOTD_LWS_PATCHED)
     // 4.1's MQTT client sends a stray byte after a CONNECT without user (brokers then drop
     // the first PUBLISH: robotd's stop) and never starts TLS under mbedTLS; robotd's
-    // third_party/ build of 4.1.6 carries the fixes (third_party/README.md).
-    return "type mqtt_pub needs libwebsockets 4.2 or later, or robotd's patched 4.1.6 "
+    // third_party/ build of 4.1.6 carries the fixes (third_party/README.md). 4.3.5 (Debian
+    // 13) delivers the first PUBLISH, over TLS too (tests/system/run.sh deb13); 4.2 is untried.
+    return "type mqtt_pub needs libwebsockets 4.3 or later, or robotd's patched 4.1.6 "
            "(third_party/): this robotd was built against lws " LWS_LIBRARY_VERSION
            ", whose MQTT client loses the first command after connecting";
 #else
@@ -131,6 +132,13 @@ bool MqttDriver::start(std::string* error) {
     params_.client_id = client_id_.c_str();
     params_.keep_alive = static_cast<uint16_t>(config_.keepalive);
     params_.clean_start = 1;  // nothing of an earlier session is wanted: stops go out anew
+#if LWS_LIBRARY_VERSION_NUMBER >= 4003000
+    // lws 4.3 frees client_id, username and password after the CONNECT unless told not to
+    // (4.1 only copied them); these point into our own strings.
+    params_.client_id_nofree = 1;
+    params_.username_nofree = 1;
+    params_.password_nofree = 1;
+#endif
     if (!config_.user.empty()) {
         params_.username = config_.user.c_str();
         params_.password = config_.password.empty() ? nullptr : config_.password.c_str();

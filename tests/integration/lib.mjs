@@ -10,6 +10,8 @@ import readline from 'node:readline';
 
 export const top = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const robotdBin = process.env.ROBOTD_BIN || join(top, 'build', 'host', 'robotd');
+// The socket.io probe built with that robotd (tests/system/run.sh points both at a set's build).
+export const sioProbeBin = process.env.SIO_PROBE_BIN || join(top, 'build', 'host', 'sio-probe');
 
 export function tempDir(prefix = 'robotd-it-') {
     return mkdtempSync(join(tmpdir(), prefix));

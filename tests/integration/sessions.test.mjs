@@ -5,8 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { startPeer, peerConfig, writeConfig, startRobotd, top } from './lib.mjs';
+import { startPeer, peerConfig, writeConfig, startRobotd, sioProbeBin } from './lib.mjs';
 
 const PIPE = { path: '-' };
 
@@ -221,7 +220,7 @@ for (const eio of [3, 4]) {
             try {
                 for (const mode of [String(eio), 'auto']) {
                     const out = await new Promise((resolve, reject) => execFile(
-                        join(top, 'build', 'host', 'sio-probe'),
+                        sioProbeBin,
                         [peer.info.urls.app, mode, 'probe_event', '{"q":1}'], { timeout: 15000 },
                         (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
                     assert.deepEqual(JSON.parse(out), ['ok', { n: 42 }], `eio ${mode}`);

@@ -4,60 +4,34 @@
 # `make test-system` compiles and tests robotd's libgpiod 2 code path (ROBOTD_GPIOD_V2).
 #
 # usage: tests/system/build-libgpiod2.sh
-# The source comes through apt-get source with a private apt state for trixie's deb-src
-# (build/system/deb13/apt: the host's apt configuration is left alone), and is checked
-# against libgpiod-2.2.1.SHA256SUMS beside this script. Idempotent (a stamp).
+# The source comes through tests/system/lib.sh (apt-get source with a private apt state for
+# trixie's deb-src: the host's apt configuration is left alone), and is checked against
+# libgpiod-2.2.1.SHA256SUMS beside this script. Idempotent (a stamp).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TOP="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=tests/system/lib.sh
+. "$HERE/lib.sh"
 die() { echo "system-libgpiod2: error: $*" >&2; exit 1; }
 
 DEB_VERSION=2.2.1-2+deb13u1
 VERSION=2.2.1
 SUMS="$HERE/libgpiod-$VERSION.SHA256SUMS"
 OUT="$TOP/build/system/deb13"
-APT_DIR="$OUT/apt"
 SRC_CACHE="$OUT/src"
 SRC_DIR="$SRC_CACHE/libgpiod-$VERSION"
 PREFIX="$OUT/prefix"
 STAMP="$PREFIX/.robotd-libgpiod2-stamp"
 
-stamp_text() { cat "$SUMS" "$0"; { cc --version 2>/dev/null || true; } | head -n 1; }
+stamp_text() { cat "$SUMS" "$0" "$HERE/lib.sh"; { cc --version 2>/dev/null || true; } | head -n 1; }
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text | sha256sum | cut -d' ' -f1)" ]; then
   exit 0
 fi
 start=$(date +%s)
 
-files="$(grep -v '^[[:space:]]*#' "$SUMS" | awk 'NF == 2 { print $2 }')"
-need=0
-for f in $files; do [ -f "$SRC_CACHE/$f" ] || need=1; done
-if [ "$need" = 1 ]; then
-  mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$SRC_CACHE"
-  chmod 755 "$SRC_CACHE"
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
-    >"$APT_DIR/sources.list"
-  apt_opts=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-            -o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache")
-  [ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
-  echo "system-libgpiod2: fetching Debian 13's source libgpiod=$DEB_VERSION"
-  apt-get -qq "${apt_opts[@]}" update || die "apt-get update for trixie's sources failed"
-  # apt checks each file against the signed Sources index; the .dsc itself is not fetched
-  # (some mirrors lack it), so a failure is judged by the files SHA256SUMS names.
-  (cd "$SRC_CACHE" && apt-get -qq "${apt_opts[@]}" source --download-only "libgpiod=$DEB_VERSION") || true
-  for f in $files; do [ -f "$SRC_CACHE/$f" ] || die "apt-get source libgpiod=$DEB_VERSION did not fetch $f"; done
-fi
-if ! bad="$(cd "$SRC_CACHE" && grep -v '^[[:space:]]*#' "$SUMS" | sha256sum -c --quiet - 2>&1)"; then
-  die "SHA-256 mismatch against $SUMS: $bad (delete $SRC_CACHE to download again)"
-fi
-
-rm -rf "$SRC_DIR" "$PREFIX.gpiod-build"
-tar -C "$SRC_CACHE" -xf "$SRC_CACHE/libgpiod_$VERSION.orig.tar.xz"
-tar -C "$SRC_DIR" -xf "$SRC_CACHE/libgpiod_$DEB_VERSION.debian.tar.xz"
-while read -r p; do
-  case "$p" in ''|'#'*) continue ;; esac
-  patch -d "$SRC_DIR" -p1 --quiet <"$SRC_DIR/debian/patches/$p" || die "Debian's patch $p does not apply"
-done <"$SRC_DIR/debian/patches/series"
+fetch_debian_source trixie,trixie-security libgpiod "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
+unpack_debian_source "$SUMS" "$SRC_CACHE" "$SRC_DIR" || die "cannot unpack the source"
 
 BUILD_DIR="$OUT/libgpiod-build"
 rm -rf "$BUILD_DIR"

@@ -3,22 +3,30 @@
 # source package, unpatched, as a shared library with mbedTLS and the MQTT role (what
 # board/buildroot and board/yocto ask their lws for), into build/system/<set>/prefix.
 #
-# usage: tests/system/build-lws.sh deb12
+# usage: tests/system/build-lws.sh deb12|deb13
 #   deb12: libwebsockets 4.1.6-3 (bookworm) against the host's libmbedtls-dev 2.28.
-# The source is fetched with apt-get source and checked against the SHA256SUMS of the set
-# (deb12: third_party/libwebsockets/SHA256SUMS, the same package the third_party build uses).
+#   deb13: libwebsockets 4.3.5-1+deb13u3 (trixie-security) against mbedTLS 3.6.6 from trixie's
+#          source (tests/system/build-mbedtls.sh, run first), both in build/system/deb13/prefix.
+# The source is fetched by tests/system/lib.sh (apt-get source, private apt state) and checked
+# against the SHA256SUMS of the set (deb12: third_party/libwebsockets/SHA256SUMS, the same
+# package the third_party build uses; deb13: libwebsockets-4.3.5.SHA256SUMS beside this).
 # robotd's three lws patches (third_party/libwebsockets/build.sh) are NOT applied: this is
 # the library as an image has it. Idempotent: a stamp skips everything when nothing changed.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TOP="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=tests/system/lib.sh
+. "$HERE/lib.sh"
 die() { echo "system-lws: error: $*" >&2; exit 1; }
 
 SET="${1:-}"
 case "$SET" in
-  deb12) DEB_VERSION=4.1.6-3 LWS_VERSION=4.1.6 SUMS="$TOP/third_party/libwebsockets/SHA256SUMS" ;;
-  *) echo "usage: $0 deb12" >&2; exit 2 ;;
+  deb12) DEB_VERSION=4.1.6-3 LWS_VERSION=4.1.6 SUITES=bookworm,bookworm-security
+         SUMS="$TOP/third_party/libwebsockets/SHA256SUMS" ;;
+  deb13) DEB_VERSION=4.3.5-1+deb13u3 LWS_VERSION=4.3.5 SUITES=trixie,trixie-security
+         SUMS="$HERE/libwebsockets-4.3.5.SHA256SUMS" ;;
+  *) echo "usage: $0 deb12|deb13" >&2; exit 2 ;;
 esac
 
 OUT="$TOP/build/system/$SET"
@@ -50,10 +58,20 @@ LWS_OPTIONS=(
   "-DLWS_BUILD_HASH=debian-${DEB_VERSION#*-}"
   -DLIB_SUFFIX=
 )
+if [ "$SET" = deb13 ]; then
+  # The set's own mbedTLS 3.6, not the host's 2.28; the library finds it at run time too.
+  [ -f "$PREFIX/.robotd-mbedtls-stamp" ] || die "build mbedTLS first (tests/system/build-mbedtls.sh)"
+  LWS_OPTIONS+=(
+    "-DLWS_MBEDTLS_INCLUDE_DIRS=$PREFIX/include"
+    "-DLWS_MBEDTLS_LIBRARIES=$PREFIX/lib/libmbedtls.so;$PREFIX/lib/libmbedx509.so;$PREFIX/lib/libmbedcrypto.so"
+    "-DCMAKE_INSTALL_RPATH=$PREFIX/lib"
+  )
+fi
 
 stamp_text() {
   printf '%s\n' "$SET" "$DEB_VERSION" "${LWS_OPTIONS[@]}"
-  cat "$SUMS" "$0"
+  cat "$SUMS" "$0" "$HERE/lib.sh"
+  cat "$PREFIX/.robotd-mbedtls-stamp" 2>/dev/null || true
   { cc --version 2>/dev/null || true; } | head -n 1
   grep -s "define MBEDTLS_VERSION_STRING " /usr/include/mbedtls/build_info.h /usr/include/mbedtls/version.h || true
 }
@@ -62,27 +80,12 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text | sha256sum | cut -d' 
 fi
 
 start=$(date +%s)
-[ "${ROBOTD_NO_INSTALL_DEPS:-0}" = 1 ] || "$TOP/toolchain/install-deps.sh" --source
-mkdir -p "$SRC_CACHE"
-chmod 755 "$SRC_CACHE"
-files="$(grep -v '^[[:space:]]*#' "$SUMS" | awk 'NF == 2 { print $2 }')"
-for f in $files; do
-  if [ ! -f "$SRC_CACHE/$f" ]; then
-    opts=(); [ "$(id -u)" -ne 0 ] || opts=(-o APT::Sandbox::User=root)
-    (cd "$SRC_CACHE" && apt-get -qq "${opts[@]}" source --download-only "libwebsockets=$DEB_VERSION") ||
-      die "apt-get source libwebsockets=$DEB_VERSION failed (toolchain/install-deps.sh --source sets up deb-src)"
-    break
-  fi
-done
-if ! bad="$(cd "$SRC_CACHE" && grep -v '^[[:space:]]*#' "$SUMS" | sha256sum -c --quiet - 2>&1)"; then
-  die "SHA-256 mismatch against $SUMS: $bad (delete $SRC_CACHE to download again)"
-fi
-rm -rf "$SRC_DIR"
-dsc="$(echo "$files" | grep '\.dsc$' | head -n 1)"
-(cd "$SRC_CACHE" && dpkg-source -x "$dsc" "$SRC_DIR") >"$SRC_CACHE/dpkg-source.log" 2>&1 ||
-  die "dpkg-source -x $dsc failed (log: $SRC_CACHE/dpkg-source.log)"
+fetch_debian_source "$SUITES" libwebsockets "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
+unpack_debian_source "$SUMS" "$SRC_CACHE" "$SRC_DIR" || die "cannot unpack the source"
 
-rm -rf "$BUILD_DIR" "$PREFIX"
+# deb13's prefix also holds mbedTLS and libgpiod: only deb12's is lws's alone.
+rm -rf "$BUILD_DIR"
+[ "$SET" != deb12 ] || rm -rf "$PREFIX"
 mkdir -p "$BUILD_DIR"
 LOG="$BUILD_DIR/build.log"
 echo "system-lws: building libwebsockets $DEB_VERSION (shared, mbedTLS, MQTT, unpatched) for set $SET"

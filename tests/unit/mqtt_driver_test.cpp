@@ -446,7 +446,7 @@ TEST(MqttConfig, AnLwsThatCannotRunTheDriverIsAClearConfigError) {
     // MQTT role, or an unpatched 4.1, makes the type a config error that names the library.
 #if !defined(LWS_ROLE_MQTT)
     EXPECT_NE(mqtt_build_error().find("LWS_ROLE_MQTT"), std::string::npos) << mqtt_build_error();
-#elif LWS_LIBRARY_VERSION_NUMBER < 4002000 && !defined(ROBOTD_LWS_PATCHED)
+#elif LWS_LIBRARY_VERSION_NUMBER < 4003000 && !defined(ROBOTD_LWS_PATCHED)
     EXPECT_NE(mqtt_build_error().find("lws " LWS_LIBRARY_VERSION), std::string::npos)
         << mqtt_build_error();
 #else
