@@ -155,6 +155,12 @@ warn_old_node() {
   fi
 }
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+# Debian 13's sources (tests/system) are checked against trixie's signing keys, which
+# debian-archive-keyring has from 2023.3+deb12u2 (a bookworm point release): older, upgrade.
+if [ "$want_system" = 1 ]; then
+  keyring="$(dpkg-query -W -f='${Version}' debian-archive-keyring 2>/dev/null || true)"
+  dpkg --compare-versions "${keyring:-0}" ge 2023.3+deb12u2 || missing="$missing debian-archive-keyring"
+fi
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 # Foreign dpkg architectures.
