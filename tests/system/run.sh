@@ -34,18 +34,24 @@ case "$SET" in
   *) echo "usage: $0 [--build] deb12|deb13" >&2; exit 2 ;;
 esac
 
+# Every step's failure ends it (set -e would not: it runs in a condition's subshell, where
+# bash ignores -e), so a failed build never leaves an older binary to be tested.
 build_set() {
-  set -e
-  [ "${ROBOTD_NO_INSTALL_DEPS:-0}" = 1 ] || "$TOP/toolchain/install-deps.sh" --system --npm
+  [ "${ROBOTD_NO_INSTALL_DEPS:-0}" = 1 ] || "$TOP/toolchain/install-deps.sh" --system --npm ||
+    die "toolchain/install-deps.sh --system --npm failed"
   case "$SET" in
-    deb12) "$HERE/build-lws.sh" deb12 ;;
-    deb13) "$HERE/build-mbedtls.sh"; "$HERE/build-lws.sh" deb13; "$HERE/build-libgpiod2.sh" ;;
+    deb12) "$HERE/build-lws.sh" deb12 || die "building Debian 12's lws failed" ;;
+    deb13) { "$HERE/build-mbedtls.sh" && "$HERE/build-lws.sh" deb13 && "$HERE/build-libgpiod2.sh"; } ||
+      die "building Debian 13's libraries failed" ;;
   esac
+  local rc
   # Only the set's prefix is searched first; PKG_CONFIG_PATH comes before the system's.
   PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" make -C "$TOP" --no-print-directory "${MAKEFLAGS_JOBS:--j2}" \
     SYSTEM_LIBS=1 SYSTEM_BUILD="$BUILD" LDFLAGS="-Wl,-rpath,$PREFIX/lib" \
     "$BUILD/robotd" "$BUILD/unit-tests" "$BUILD/sio-probe" |
     { grep -v -E "^(g\+\+|ar) |^make: '.*' is up to date\.\$" || true; }
+  rc=${PIPESTATUS[0]}
+  [ "$rc" = 0 ] || die "robotd's build against set $SET failed (make exit $rc)"
   # The binaries must load the set's libraries, not the host's of the same name.
   local bin lib deps libs
   for bin in robotd unit-tests sio-probe; do
@@ -57,7 +63,6 @@ build_set() {
         die "$BUILD/$bin does not load $lib from $PREFIX/lib: $(grep "$lib" <<<"$deps" | tr -s ' \t' ' ')"
     done
   done
-  set +e
 }
 
 if [ "$build_only" = 1 ]; then
