@@ -13,12 +13,17 @@
 SYSTEM_TOP="${SYSTEM_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 SYSTEM_APT="$SYSTEM_TOP/build/system/apt"
 
-# The archive holding a suite's sources (security updates live apart).
+# The archive holding a suite's sources (security updates live apart): the mirror the host's
+# apt already uses for bookworm (a machine may reach Debian only through its own mirror or a
+# proxy), else deb.debian.org; ROBOTD_DEBIAN_MIRROR / ROBOTD_DEBIAN_SECURITY_MIRROR override.
 debian_suite_uri() {
+  local kind=debian pattern=' bookworm/main ' fallback=http://deb.debian.org/debian uri
   case "$1" in
-    *-security) echo "http://deb.debian.org/debian-security" ;;
-    *) echo "http://deb.debian.org/debian" ;;
+    *-security) kind=security pattern=' bookworm-security/main ' fallback=http://deb.debian.org/debian-security ;;
   esac
+  if [ "$kind" = security ]; then uri="${ROBOTD_DEBIAN_SECURITY_MIRROR:-}"; else uri="${ROBOTD_DEBIAN_MIRROR:-}"; fi
+  [ -n "$uri" ] || uri="$(apt-cache policy 2>/dev/null | awk -v p="$pattern" 'index($0, p) { print $2; exit }')"
+  case "$uri" in http://* | https://*) echo "$uri" ;; *) echo "$fallback" ;; esac
 }
 
 # Sets apt_opts to a private apt state for suite $1, updating its index once per day at most.
@@ -59,6 +64,14 @@ fetch_debian_source() {
   done
   local bad
   if ! bad="$(cd "$cache" && grep -v '^[[:space:]]*#' "$sums" | sha256sum -c --quiet - 2>&1)"; then
+    # A download cut short keeps its final name: once, the files that fail go and are
+    # fetched again; a second mismatch is an error.
+    if [ "${SYSTEM_REFETCHED:-0}" = 0 ]; then
+      echo "system: $(echo "$bad" | tr '\n' ' '): fetching again" >&2
+      for f in $(echo "$bad" | sed -n 's/: FAILED.*$//p'); do rm -f "${cache:?}/$f"; done
+      SYSTEM_REFETCHED=1 fetch_debian_source "$@"
+      return
+    fi
     echo "system: error: SHA-256 mismatch against $sums: $bad (delete $cache to download again)" >&2
     return 1
   fi
