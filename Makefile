@@ -15,7 +15,8 @@
 
 # One compile per CPU unless `make -jN` says otherwise (before this, `make test` built
 # everything on one core).
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# Not with clean among the goals: `make clean all` must not clean while it builds.
+ifeq ($(filter -j%,$(MAKEFLAGS))$(filter clean,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j$(shell nproc)
 endif
 

@@ -13,11 +13,12 @@
 # keep 3% of the CPUs busy, the soak 8%, the integration tests 20%) while the builds the
 # later suites need would keep both CPUs busy for many minutes. So, at once:
 #  - the builder: those builds, one after another, at idle priority (SCHED_IDLE: it gets
-#    only the CPU time the suites leave unused, so no suite's timing changes);
+#    only the CPU time the suites leave unused; they share caches and disks with it);
 #  - the soak;
-#  - every other suite, one after another; a suite that needs a build waits for exactly
-#    that step of the builder, then runs its usual command (which builds whatever the
-#    builder did not, failing with the build's own error if it fails).
+#  - every other suite, one after another (the cross and Debian 12 suites each beside the
+#    ones after them); a suite that needs a build waits for exactly that step of the
+#    builder, then runs its usual command (which builds whatever the builder did not,
+#    failing with the build's own error if it fails).
 # Each suite's output goes to build/test-logs/NAME.log, each builder step's to
 # build/test-logs/build-STEP.log; every line printed says how long it took.
 set -u
@@ -30,14 +31,18 @@ logs=build/test-logs
 mkdir -p "$logs"
 rm -f "$logs"/*.result "$logs"/build-*.lock
 
-# Every package any suite or build needs, installed now: later steps run at the same time
-# and two apt or dpkg runs at once would fail on their locks.
+# Every package any suite or build needs, installed now, before anything runs at once
+# (install-deps.sh also takes a lock of its own). If that fails, every suite still runs: the
+# ones that lack something fail on their own, with their own install-deps error.
 if ! toolchain/install-deps.sh --arch host --arch aarch64 --arch armhf --vm --system --npm \
     >"$logs/install-deps.log" 2>&1; then
+    echo "install-deps failed (the suites that need what is missing will fail); its end:"
     tail -20 "$logs/install-deps.log"
-    echo "0 passed, 1 failed"
-    exit 1
 fi
+
+# A suite that hangs is ended after 25 minutes and counts as failed (timeout's exit 124),
+# so the run always ends with its line.
+limit() { timeout -k 30 1500 "$@"; }
 
 # ---- results: one file per suite, so that suites run in the background count too ----------
 add() {  # suite pass fail skip seconds
@@ -60,7 +65,7 @@ tally() {  # name rc seconds pass-sed fail-sed skip-sed
 # GoogleTest: its summary lines give the counts.
 run_gtest() {  # name binary
     local start=$SECONDS rc
-    "$2" --gtest_color=no >"$logs/$1.log" 2>&1
+    limit "$2" --gtest_color=no >"$logs/$1.log" 2>&1
     rc=$?
     tally "$1" $rc $((SECONDS - start)) 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' \
         's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p'
@@ -71,7 +76,7 @@ run_gtest() {  # name binary
 run_tap() {  # name command...
     local name=$1 start=$SECONDS rc
     shift
-    "$@" >"$logs/$name.log" 2>&1
+    limit "$@" >"$logs/$name.log" 2>&1
     rc=$?
     tally "$name" $rc $((SECONDS - start)) 's/^# pass \([0-9]*\)$/\1/p' \
         's/^# fail \([0-9]*\)$/\1/p' 's/^# skipped \([0-9]*\)$/\1/p'
@@ -132,16 +137,20 @@ run_tap fuzz tests/fuzz/run.sh 30
 run_tap tsan tests/tsan/run.sh
 after vm-image
 run_tap vm tests/vm/run.sh
+# The unit tests under qemu-user and the system sets' tests mostly wait too: each runs beside
+# what follows it.
 after cross-unit
-run_tap cross tests/cross/check.sh
-# After cross: its arm64 and armhf builds are packaged too.
+run_tap cross tests/cross/check.sh &
+cross_pid=$!
+# After the cross builds: their arm64 and armhf .debs are checked too.
 run_tap package node_test tests/package/
 run_tap images tests/images/check.sh
 after system-deb12
-run_tap system-deb12 tests/system/run.sh deb12
+run_tap system-deb12 tests/system/run.sh deb12 &
+deb12_pid=$!
 after system-deb13
 run_tap system-deb13 tests/system/run.sh deb13
-wait "$soak_pid" "$builder_pid"
+wait "$soak_pid" "$builder_pid" "$cross_pid" "$deb12_pid"
 
 # ---- the sum -------------------------------------------------------------------------------
 SUITES=(unit peer integration soak fuzz tsan vm cross package images system-deb12 system-deb13)
