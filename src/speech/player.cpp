@@ -106,12 +106,31 @@ Player::~Player() {
 }
 
 bool Player::play(std::string pcm, Wav wav, int percent) {
+    Job job;
+    job.pcm = std::move(pcm);
+    job.wav = std::move(wav);
+    job.percent = percent;
+    return start(std::move(job));
+}
+
+bool Player::play_file(std::string pcm, std::unique_ptr<TempWav> file, const std::string& program,
+                       size_t max_bytes, int percent) {
+    Job job;
+    job.pcm = std::move(pcm);
+    job.percent = percent;
+    job.file = std::move(file);
+    job.program = program;
+    job.max_bytes = max_bytes;
+    return start(std::move(job));
+}
+
+bool Player::start(Job job) {
     {
         std::lock_guard<std::mutex> lock(s_->mutex);
         if (!ok() || s_->running || s_->result || s_->quit) return false;
         drain_wake_fd();  // a stop() that came after the last playback had ended
         s_->stop = false;
-        s_->job = Job{std::move(pcm), std::move(wav), percent};
+        s_->job = std::move(job);
         s_->running = true;
     }
     s_->cv.notify_all();
@@ -178,6 +197,16 @@ bool Player::wait_device(Shared& s, snd_pcm_t* pcm, int ms, int* err) {
 
 PlayResult Player::play_job(Shared& s, Job& job) {
     PlayResult r;
+    if (job.file) {
+        std::string error;
+        const bool read = read_wav_file(job.file->path(), job.max_bytes, &job.wav, &error);
+        job.file.reset();  // the file and its directory go here, off the loop
+        if (!read || job.wav.pcm.empty()) {
+            r.bad_file = true;
+            r.error = read ? job.program + " made no sound" : job.program + ": " + error;
+            return r;
+        }
+    }
     const WavFormat f = job.wav.format;
     const size_t frame = f.frame_bytes();
     auto fail = [&r](std::string why) {

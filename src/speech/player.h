@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/unique_fd.h"
+#include "speech/engine.h"
 #include "speech/wav.h"
 
 struct _snd_pcm;  // alsa-lib's snd_pcm_t, kept out of this header
@@ -35,6 +36,7 @@ struct PlayResult {
     bool ok = false;
     bool stopped = false;      // cut short by stop()
     bool open_failed = false;  // the device could not be opened or set up (error says why)
+    bool bad_file = false;     // play_file's file was no WAV: the speaker was not tried
     std::string error;         // one line
     double seconds = 0;        // of sound written
 };
@@ -60,6 +62,11 @@ class Player {
     // From the loop: starts playing `wav` on `pcm` at `percent` volume and returns at once.
     // False when a playback is still running or its result has not been taken.
     bool play(std::string pcm, Wav wav, int percent);
+    // The same for a file-only engine's finished WAV: the thread reads it (at most
+    // `max_bytes`; a file may sit on an SD card, so never on the loop), then removes it with
+    // its directory. A file that is no WAV ends as a result whose error names `program`.
+    bool play_file(std::string pcm, std::unique_ptr<TempWav> file, const std::string& program,
+                   size_t max_bytes, int percent);
     // From the loop: ends the current playback promptly (snd_pcm_drop); its result still comes.
     void stop();
     // From the loop: a playback is running or its result waits.
@@ -74,7 +81,11 @@ class Player {
         std::string pcm;
         Wav wav;
         int percent = 100;
+        std::unique_ptr<TempWav> file;  // when set, `wav` is read from it first
+        std::string program;            // the engine that wrote `file`
+        size_t max_bytes = 0;
     };
+    bool start(Job job);
     // What the thread and its owner share. The thread holds it too, so a thread the
     // destructor gave up on still finds it.
     struct Shared {

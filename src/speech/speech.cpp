@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "core/clock.h"
 #include "core/json.h"
@@ -255,20 +253,19 @@ void Speech::maybe_made() {
     if (stage_ != Stage::Making || !exited_ || !out_done_) return;
     timeout_.cancel();
     const int status = exit_status_;
-    std::string error;
-    if (file_) {
-        // A file-only engine: it wrote a finished file (tmpfs, a few hundred KiB).
-        std::ifstream in(file_->path(), std::ios::binary);
-        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-        if (bytes.size() > kMaxWavBytes) bytes.resize(kMaxWavBytes);
-        parser_.feed(bytes.data(), bytes.size());
-    }
     child_.reset();
-    file_.reset();
+    std::unique_ptr<TempWav> file = std::move(file_);
     stage_ = Stage::Idle;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return made_failed(engine_.program() + " " + describe_exit(status));
+    if (file) {
+        // A file-only engine wrote a finished file: the player thread reads it (blocking I/O,
+        // maybe on an SD card) and reports a file that is no WAV like a failed playback.
+        if (!player_.play_file(pcm_, std::move(file), engine_.program(), kMaxWavBytes, volume_))
+            return made_failed("the player is busy");
+        stage_ = Stage::Playing;
+        return;
+    }
     if (!parser_.finish()) return made_failed(engine_.program() + ": " + parser_.error());
     Wav wav = parser_.take();
     if (wav.pcm.empty()) return made_failed(engine_.program() + " made no sound");
@@ -309,6 +306,7 @@ void Speech::woken() {
     std::optional<PlayResult> r = player_.take_result();
     if (!r) return;
     stage_ = Stage::Idle;
+    if (r->bad_file) return made_failed(r->error);  // the engine's fault, not the speaker's
     const int64_t now = mono_us();
     if (r->open_failed) {
         ++stats_.failed;

@@ -1,9 +1,14 @@
 #include "speech/wav.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "core/json.h"
+#include "core/unique_fd.h"
 
 namespace robotd::speech {
 
@@ -192,6 +197,34 @@ Wav WavParser::take() {
 bool parse_wav(const std::vector<uint8_t>& bytes, Wav* wav, std::string* error) {
     WavParser parser;
     if (!parser.feed(bytes.data(), bytes.size()) || !parser.finish()) {
+        *error = parser.error();
+        return false;
+    }
+    *wav = parser.take();
+    return true;
+}
+
+bool read_wav_file(const std::string& path, size_t max_bytes, Wav* wav, std::string* error) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        *error = "cannot read " + path + ": " + strerror(errno);
+        return false;
+    }
+    WavParser parser;
+    uint8_t buf[16384];
+    size_t total = 0;
+    while (total < max_bytes) {
+        const ssize_t n = read(fd.get(), buf, std::min(sizeof buf, max_bytes - total));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *error = "cannot read " + path + ": " + strerror(errno);
+            return false;
+        }
+        if (n == 0) break;
+        total += size_t(n);
+        if (!parser.feed(buf, size_t(n))) break;
+    }
+    if (parser.failed() || !parser.finish()) {
         *error = parser.error();
         return false;
     }

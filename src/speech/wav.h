@@ -75,4 +75,9 @@ class WavParser {
 // Parses a whole WAV in memory (tests, files a file-only engine wrote). False with `error`.
 bool parse_wav(const std::vector<uint8_t>& bytes, Wav* wav, std::string* error);
 
+// A finished WAV file (what pico2wave and flite write): at most `max_bytes` of it read and
+// parsed into `wav`. False with `error` (one line) when it cannot be read or is no WAV.
+// Blocking file I/O: for the player thread, never the loop.
+bool read_wav_file(const std::string& path, size_t max_bytes, Wav* wav, std::string* error);
+
 }  // namespace robotd::speech

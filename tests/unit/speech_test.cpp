@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -192,4 +195,53 @@ TEST_F(SpeechTest, SpeechTurnedOffByAReloadStopsTheMessageInTheMaking) {
     EXPECT_EQ(speech.stats().spoken, 0u);
     EXPECT_TRUE(speech.idle());
     EXPECT_TRUE(run_until([&] { return loop_.reaper().alive() == 0; }, 10000));
+}
+
+// pico2wave is non-free (not in Debian main, not on this machine): a fake of that name in a
+// PATH directory of the test's own writes what pico2wave would, a finished WAV at its -w file
+// (or junk when the text says so). The player thread reads it, not the loop.
+TEST_F(SpeechTest, AFileEnginesWavIsReadOffTheLoopAndAJunkFileIsOneError) {
+    const std::string bin = dir_.file("fake-pico-bin");
+    ASSERT_EQ(mkdir(bin.c_str(), 0755), 0);
+    const std::string fake = bin + "/pico2wave";
+    std::ofstream(fake) << "#!/bin/sh\n"
+                           "while [ $# -gt 0 ]; do case \"$1\" in -w) out=$2; shift 2;; --) shift;"
+                           " break;; *) shift;; esac; done\n"
+                           "printf '%s\\n' \"$1\" >> '" +
+                               log_file_ +
+                               "'\n"
+                               "case \"$1\" in junk*) echo no wav > \"$out\";; *) cat '" +
+                               wav_ + "' > \"$out\";; esac\n";
+    ASSERT_EQ(chmod(fake.c_str(), 0755), 0);
+    const std::string old_path = getenv("PATH") ? getenv("PATH") : "";
+    setenv("PATH", (bin + ":" + old_path).c_str(), 1);
+    SpeechSettings s;
+    s.engine.type = EngineType::Pico;
+    s.speaker_device = "null";
+    StderrCapture log;
+    Speech speech(loop_, s);
+    ASSERT_TRUE(speech.enabled());
+    const std::string tmp = dir_.file("tmp");
+    ASSERT_EQ(mkdir(tmp.c_str(), 0755), 0);
+    const std::string old_tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "";
+    setenv("TMPDIR", tmp.c_str(), 1);
+    speech.say("junk please", "hal");
+    speech.say("hello", "hal");
+    ASSERT_TRUE(run_until([&] { return speech.idle(); }, 20000));
+    if (old_tmp.empty())
+        unsetenv("TMPDIR");
+    else
+        setenv("TMPDIR", old_tmp.c_str(), 1);
+    log.restore();
+    EXPECT_EQ(slurp(log_file_), "junk please\nhello\n");
+    EXPECT_EQ(speech.stats().failed, 1u);
+    EXPECT_EQ(speech.stats().spoken, 1u);
+    EXPECT_EQ(log.count("message from hal not spoken: pico2wave: "), 1u) << log.text();
+    // Each message's private directory went with it.
+    DIR* d = opendir(tmp.c_str());
+    ASSERT_NE(d, nullptr);
+    int entries = 0;
+    while (dirent* e = readdir(d)) entries += e->d_name[0] != '.';
+    closedir(d);
+    EXPECT_EQ(entries, 0);
 }

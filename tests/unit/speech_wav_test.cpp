@@ -5,10 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "speech_test_util.h"
+#include "temp_dir.h"
+
 using namespace robotd::speech;
+using robotd::TempDir;
 
 namespace {
 
@@ -203,4 +208,26 @@ TEST(SpeechWav, HostileHeadersFailWithoutGrowingMemory) {
                  p.feed(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()) &&
                  p.feed(reinterpret_cast<const uint8_t*>(junk.data()), junk.size()));
     EXPECT_FALSE(p.finish());
+}
+
+// read_wav_file: what the player thread does with pico2wave's or flite's finished file.
+TEST(SpeechWavFile, ReadsAFinishedFileAndSaysWhyWhenItCannot) {
+    TempDir dir("robotd-wavfile");
+    const std::string good = dir.file("good.wav");
+    write_wav_file(good, tone_wav(0.1));
+    Wav wav;
+    std::string error;
+    ASSERT_TRUE(read_wav_file(good, 16 << 20, &wav, &error)) << error;
+    EXPECT_EQ(wav.format.rate, 16000u);
+    EXPECT_EQ(wav.pcm.size(), 1600u * 2);
+    // Bounded: only max_bytes are read, the rest of a huge file is never looked at.
+    ASSERT_TRUE(read_wav_file(good, 44 + 100, &wav, &error)) << error;
+    EXPECT_EQ(wav.pcm.size(), 100u);
+
+    EXPECT_FALSE(read_wav_file(dir.file("missing.wav"), 1 << 20, &wav, &error));
+    EXPECT_NE(error.find("cannot read "), std::string::npos) << error;
+    const std::string junk = dir.file("junk.wav");
+    std::ofstream(junk) << "this is no wav file at all, just text";
+    EXPECT_FALSE(read_wav_file(junk, 1 << 20, &wav, &error));
+    EXPECT_FALSE(error.empty());
 }
