@@ -5,10 +5,14 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <limits>
 
 #include "core/clock.h"
 
@@ -78,6 +82,8 @@ NetWatch::NetWatch(Loop& loop)
     : loop_(loop),
       watch_(
           loop, [this] { readable(); }, WritableWatch::Want::Readable),
+      clock_watch_(
+          loop, [this] { clock_readable(); }, WritableWatch::Want::Readable),
       settle_(loop, [this] { changed(); }) {}
 
 bool NetWatch::start(std::string* error) {
@@ -100,7 +106,65 @@ bool NetWatch::start(std::string* error) {
         fd_.reset();
         return false;
     }
+    std::string why;
+    if (!watch_clock(&why))
+        LOGW(loop_.log(), "net",
+             "cannot watch the clock being set (%s): after NTP sets it, a TLS connection "
+             "refused for the clock waits out its retry delay",
+             why.c_str());
     return true;
+}
+
+bool NetWatch::watch_clock(std::string* error) {
+    clock_fd_.reset(timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!clock_fd_.valid()) {
+        *error = std::string("timerfd: ") + strerror(errno);
+        return false;
+    }
+    if (!arm_clock()) {
+        *error = std::string("timerfd_settime: ") + strerror(errno);
+        clock_fd_.reset();
+        return false;
+    }
+    if (!clock_watch_.arm(clock_fd_.get())) {
+        *error = "the timerfd cannot be put on the loop";
+        clock_fd_.reset();
+        return false;
+    }
+    return true;
+}
+
+// Armed for the end of time (the kernel clamps it): it never expires, it is only cancelled
+// when the clock is set, and must be armed again after each time to notice the next one.
+bool NetWatch::arm_clock() {
+    itimerspec when{};
+    when.it_value.tv_sec = std::numeric_limits<time_t>::max();
+    return timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &when,
+                           nullptr) == 0;
+}
+
+void NetWatch::clock_readable() {
+    uint64_t expirations;
+    const ssize_t n = read(clock_fd_.get(), &expirations, sizeof expirations);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {  // nothing happened after all
+        if (!clock_watch_.arm(clock_fd_.get())) clock_fd_.reset();
+        return;
+    }
+    if (n == sizeof expirations) {
+        // It expired: the clock is past the end of a 32-bit time_t. Arming it again would
+        // expire at once, forever; the clock is no longer watched.
+        LOGW(loop_.log(), "net", "the clock says it is past 2038: it is no longer watched");
+        clock_watch_.release();
+        clock_fd_.reset();
+        return;
+    }
+    // ECANCELED: the clock was set. Arm again, to notice the next time too.
+    if (!arm_clock() || !clock_watch_.arm(clock_fd_.get())) {
+        LOGW(loop_.log(), "net", "the clock being set can no longer be watched");
+        clock_watch_.release();
+        clock_fd_.reset();
+    }
+    note_change("the clock was set");
 }
 
 void NetWatch::readable() {
@@ -138,9 +202,14 @@ void NetWatch::readable() {
              "their backoff");
         fd_.reset();
     }
-    if (!changed) return;
+    if (changed) note_change("network changed");
+}
+
+void NetWatch::note_change(const char* what) {
     const int64_t delay_ms = coalescer_.change(mono_us());
-    if (delay_ms >= 0) settle_.start_ms(static_cast<uint32_t>(delay_ms));
+    if (delay_ms < 0) return;  // a burst is pending already: its first cause names it
+    what_ = what;
+    settle_.start_ms(static_cast<uint32_t>(delay_ms));
 }
 
 void NetWatch::changed() {
@@ -148,15 +217,15 @@ void NetWatch::changed() {
     coalescer_.fired(now);
     const size_t pending = loop_.retry_all_now();
     if (pending == 0) {
-        LOGD(loop_.log(), "net", "network changed; nothing is waiting to retry");
+        LOGD(loop_.log(), "net", "%s; nothing is waiting to retry", what_);
         return;
     }
     if (!logged_ || now - last_info_us_ >= kInfoEveryUs) {
         logged_ = true;
         last_info_us_ = now;
-        LOGI(loop_.log(), "net", "network changed: retrying now");
+        LOGI(loop_.log(), "net", "%s: retrying now", what_);
     } else {
-        LOGD(loop_.log(), "net", "network changed: retrying now (%zu waiting)", pending);
+        LOGD(loop_.log(), "net", "%s: retrying now (%zu waiting)", what_, pending);
     }
 }
 

@@ -1,5 +1,7 @@
 // Notices the network changing (a link, address or route coming up) from the kernel's
-// rtnetlink messages on the loop, and then runs every retry that waits out a backoff at once.
+// rtnetlink messages on the loop, and the wall clock being set (NTP's first step on a board
+// without an RTC, which makes "certificate not valid yet" go away), and then runs every retry
+// that waits out a backoff at once.
 #pragma once
 
 #include <cstddef>
@@ -52,11 +54,17 @@ class NetWatch {
     NetWatch& operator=(const NetWatch&) = delete;
 
     // Opens the rtnetlink socket and watches it; false with `error` when it cannot (the
-    // retries then only wait out their backoff).
+    // retries then only wait out their backoff). Also watches the clock being set, when it
+    // can (a warning otherwise).
     bool start(std::string* error);
+    // A timerfd the kernel cancels whenever CLOCK_REALTIME is set; false with `error`.
+    bool watch_clock(std::string* error);
 
   private:
     void readable();
+    void clock_readable();
+    bool arm_clock();
+    void note_change(const char* what);
     void changed();
 
     Loop& loop_;
@@ -64,7 +72,10 @@ class NetWatch {
     NetlinkChanges changes_;
     ChangeCoalescer coalescer_;
     WritableWatch watch_;
+    UniqueFd clock_fd_;
+    WritableWatch clock_watch_;
     Timer settle_;
+    const char* what_ = "network changed";  // the first change of the pending burst
     bool logged_ = false;
     int64_t last_info_us_ = 0;
 };

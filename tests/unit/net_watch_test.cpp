@@ -1,5 +1,6 @@
 // The network-change path: which rtnetlink messages count as a change, how a burst folds into
-// one event, and RetryTimer::retry_now / Loop::retry_all_now running pending retries at once.
+// one event, RetryTimer::retry_now / Loop::retry_all_now running pending retries at once, and
+// the clock being set doing the same.
 #include "net/net_watch.h"
 
 #include <linux/if_addr.h>
@@ -9,12 +10,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "core/clock.h"
 #include "loop_harness.h"
 #include "net/retry_timer.h"
+#include "stderr_capture.h"
 
 using namespace robotd;
 
@@ -212,4 +216,25 @@ TEST_F(RetryNowTest, ACancelledRetryIsNotRun) {
     EXPECT_EQ(loop_.retry_all_now(), 0u);
     run_for(50);
     EXPECT_EQ(attempts, 0);
+}
+
+// NTP's first step on a board without an RTC: the loop's NetWatch sees CLOCK_REALTIME being
+// set (a timerfd the kernel cancels) and runs a retry that waits out a 30 s backoff at once,
+// since a TLS connection refused for the clock ("not valid yet") may work now. The clock is
+// set to what it says (a step of microseconds); that needs CAP_SYS_TIME.
+TEST_F(RetryNowTest, TheClockBeingSetRunsAPendingRetryAtOnce) {
+    int attempts = 0;
+    RetryTimer retry(loop_, RetryRules{30000, 60000, 0}, [&] { ++attempts; });
+    retry.failed();
+    StderrCapture log;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (clock_settime(CLOCK_REALTIME, &now) != 0) {
+        log.restore();
+        GTEST_SKIP() << "setting the clock needs CAP_SYS_TIME: " << strerror(errno);
+    }
+    const bool ran = run_until([&] { return attempts == 1; }, 5000);
+    log.restore();
+    EXPECT_TRUE(ran) << "the retry waited out its backoff: " << log.text();
+    EXPECT_EQ(log.count("the clock was set: retrying now"), 1u) << log.text();
 }
