@@ -82,7 +82,8 @@ run_tap() {  # name command...
         's/^# fail \([0-9]*\)$/\1/p' 's/^# skipped \([0-9]*\)$/\1/p'
 }
 
-node_test() { node --test --test-reporter=tap --test-concurrency=2 "$@"; }
+# A command, not a function: limit runs it through timeout.
+node_test=(node --test --test-reporter=tap --test-concurrency=2)
 
 # ---- the builder ---------------------------------------------------------------------------
 # Steps in the order the suites below need them. Each step is a command a suite would run
@@ -131,8 +132,8 @@ run_tap soak node tests/soak/soak.mjs --minutes 5 &
 soak_pid=$!
 
 run_gtest unit build/host/unit-tests
-run_tap peer node_test tests/peer/test/
-run_tap integration node_test tests/integration/
+run_tap peer "${node_test[@]}" tests/peer/test/
+run_tap integration "${node_test[@]}" tests/integration/
 run_tap fuzz tests/fuzz/run.sh 30
 run_tap tsan tests/tsan/run.sh
 after vm-image
@@ -143,7 +144,7 @@ after cross-unit
 run_tap cross tests/cross/check.sh &
 cross_pid=$!
 # After the cross builds: their arm64 and armhf .debs are checked too.
-run_tap package node_test tests/package/
+run_tap package "${node_test[@]}" tests/package/
 run_tap images tests/images/check.sh
 after system-deb12
 run_tap system-deb12 tests/system/run.sh deb12 &
