@@ -41,8 +41,9 @@ if ! toolchain/install-deps.sh --arch host --arch aarch64 --arch armhf --vm --sy
 fi
 
 # A suite that hangs is ended after 25 minutes and counts as failed (timeout's exit 124),
-# so the run always ends with its line.
-limit() { timeout -k 30 1500 "$@"; }
+# so the run always ends with its line. --foreground: the suite stays in this process group,
+# so a Ctrl-C still reaches it (on a time-out only the suite's own process is ended).
+limit() { timeout --foreground -k 30 1500 "$@"; }
 
 # ---- results: one file per suite, so that suites run in the background count too ----------
 add() {  # suite pass fail skip seconds
