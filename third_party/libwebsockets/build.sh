@@ -354,11 +354,13 @@ openssl_refs="$(echo "$external" | grep -E '^(SSL_|SSLv|TLS_|TLSv|OPENSSL_|OpenS
 for sym in lws_create_context lws_create_vhost lws_client_connect_via_info lws_sul_schedule \
            lws_cancel_service lws_adopt_descriptor_vhost lws_retry_sul_schedule \
            lws_retry_get_delay_ms lws_retry_sul_schedule_retry_wsi; do
-  echo "$defined" | grep -qx "$sym" || die "$LIB lacks $sym"
+  # A here-string, not a pipe: under pipefail, grep -q leaving early can kill echo (SIGPIPE)
+  # while it still writes a list larger than a pipe, and a present symbol looks missing.
+  grep -qx "$sym" <<<"$defined" || die "$LIB lacks $sym"
 done
 grep -q '^#define LWS_ROLE_RAW_FILE' "$PREFIX/include/lws_config.h" || die "LWS_ROLE_RAW_FILE not enabled"
 grep -q '^#define LWS_ROLE_MQTT' "$PREFIX/include/lws_config.h" || die "LWS_ROLE_MQTT not enabled"
-echo "$defined" | grep -qx lws_mqtt_client_send_publish || die "$LIB lacks lws_mqtt_client_send_publish"
+grep -qx lws_mqtt_client_send_publish <<<"$defined" || die "$LIB lacks lws_mqtt_client_send_publish"
 grep -q '^#define LWS_WITH_MBEDTLS' "$PREFIX/include/lws_config.h" || die "LWS_WITH_MBEDTLS not enabled"
 if grep -q '^#define LWS_WITH_HTTP2' "$PREFIX/include/lws_config.h"; then die "HTTP/2 enabled"; fi
 obj_dir="$(mktemp -d)"
