@@ -24,10 +24,8 @@ SRC_DIR="$SRC_CACHE/libgpiod-$VERSION"
 PREFIX="$OUT/prefix"
 STAMP="$PREFIX/.robotd-libgpiod2-stamp"
 
-stamp_text() { cat "$SUMS" "$0" "$HERE/lib.sh"; { cc --version 2>/dev/null || true; } | head -n 1; }
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text | sha256sum | cut -d' ' -f1)" ]; then
-  exit 0
-fi
+stamp_text() { stamp_common "$SUMS"; }
+if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 start=$(date +%s)
 
 fetch_debian_source trixie,trixie-security libgpiod "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
@@ -47,5 +45,5 @@ echo "system-libgpiod2: building libgpiod $DEB_VERSION (shared, library only)"
 ) >"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; die "build failed (log: $LOG)"; }
 [ "$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion libgpiod)" = "$VERSION" ] ||
   die "installed libgpiod.pc is not $VERSION"
-stamp_text | sha256sum | cut -d' ' -f1 >"$STAMP"
+stamp_text | stamp_write "$STAMP"
 echo "system-libgpiod2: done in $(( $(date +%s) - start ))s: ${PREFIX#"$TOP"/}"

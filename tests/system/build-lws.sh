@@ -70,14 +70,11 @@ fi
 
 stamp_text() {
   printf '%s\n' "$SET" "$DEB_VERSION" "${LWS_OPTIONS[@]}"
-  cat "$SUMS" "$0" "$HERE/lib.sh"
+  stamp_common "$SUMS"
   cat "$PREFIX/.robotd-mbedtls-stamp" 2>/dev/null || true
-  { cc --version 2>/dev/null || true; } | head -n 1
   grep -s "define MBEDTLS_VERSION_STRING " /usr/include/mbedtls/build_info.h /usr/include/mbedtls/version.h || true
 }
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text | sha256sum | cut -d' ' -f1)" ]; then
-  exit 0
-fi
+if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 
 start=$(date +%s)
 fetch_debian_source "$SUITES" libwebsockets "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
@@ -98,5 +95,5 @@ echo "system-lws: building libwebsockets $DEB_VERSION (shared, mbedTLS, MQTT, un
 grep -q '^#define LWS_WITH_MBEDTLS' "$PREFIX/include/lws_config.h" || die "lws not built with mbedTLS"
 grep -q '^#define LWS_ROLE_MQTT' "$PREFIX/include/lws_config.h" || die "lws not built with MQTT"
 [ -f "$PREFIX/lib/pkgconfig/libwebsockets.pc" ] || die "no libwebsockets.pc installed"
-stamp_text | sha256sum | cut -d' ' -f1 >"$STAMP"
+stamp_text | stamp_write "$STAMP"
 echo "system-lws: $SET done in $(( $(date +%s) - start ))s: ${PREFIX#"$TOP"/}"

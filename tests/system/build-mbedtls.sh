@@ -27,10 +27,8 @@ STAMP="$PREFIX/.robotd-mbedtls-stamp"
 # debian/rules: scripts/config.py set ... before configuring.
 DEBIAN_CONFIG="MBEDTLS_DEPRECATED_WARNING MBEDTLS_THREADING_C MBEDTLS_THREADING_PTHREAD MBEDTLS_CMAC_C MBEDTLS_SSL_DTLS_SRTP"
 
-stamp_text() { cat "$SUMS" "$0" "$HERE/lib.sh"; { cc --version 2>/dev/null || true; } | head -n 1; }
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_text | sha256sum | cut -d' ' -f1)" ]; then
-  exit 0
-fi
+stamp_text() { stamp_common "$SUMS"; }
+if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 start=$(date +%s)
 fetch_debian_source trixie,trixie-security mbedtls "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
 unpack_debian_source "$SUMS" "$SRC_CACHE" "$SRC_DIR" || die "cannot unpack the source"
@@ -54,5 +52,5 @@ echo "system-mbedtls: building mbedTLS $DEB_VERSION (shared, library only)"
 } >"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; die "build failed (log: $LOG)"; }
 [ "$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion mbedtls)" = "$VERSION" ] ||
   die "installed mbedtls.pc is not $VERSION"
-stamp_text | sha256sum | cut -d' ' -f1 >"$STAMP"
+stamp_text | stamp_write "$STAMP"
 echo "system-mbedtls: done in $(( $(date +%s) - start ))s: ${PREFIX#"$TOP"/}"

@@ -40,6 +40,20 @@ debian_apt_state() {
   fi
 }
 
+# Stamps: a library's build is skipped while the SHA-256 of its stamp text (read on stdin)
+# equals what its last build wrote. stamp_common FILE prints what every build's text holds:
+# its SHA256SUMS, the build script, this file and the compiler.
+stamp_common() {
+  cat "$1" "$0" "${BASH_SOURCE[0]}"
+  { cc --version 2>/dev/null || true; } | head -n 1
+}
+stamp_fresh() {  # STAMP
+  local hash
+  hash="$(sha256sum | cut -d' ' -f1)"
+  [ -f "$1" ] && [ "$(cat "$1")" = "$hash" ]
+}
+stamp_write() { sha256sum | cut -d' ' -f1 >"$1"; }  # STAMP
+
 sums_files() { grep -v '^[[:space:]]*#' "$1" | awk 'NF == 2 { print $2 }'; }
 
 # fetch_debian_source SUITES PACKAGE VERSION SUMS CACHE
