@@ -162,8 +162,13 @@ for s in "${SUITES[@]}"; do
     read -r p f k <<<"$r"
     passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
     if [ "$f" -ne 0 ]; then
-        echo "--- $s failed; the end of $logs/$s.log:"
-        grep -E '^(not ok|\[  FAILED  \])|Failure|Error' "$logs/$s.log" 2>/dev/null | head -40
+        echo "--- $s failed; what $logs/$s.log says of it:"
+        if [ "$s" = unit ]; then
+            tests/gtest-failures.sh "$logs/$s.log" 1
+        else  # TAP: each "not ok" and what follows it up to the next test
+            awk '/^ *not ok / { p = 1; print; next } /^ *(ok |# Subtest)/ { p = 0 } p' \
+                "$logs/$s.log" 2>/dev/null
+        fi | head -60
     fi
 done
 line="$passed passed, $failed failed"

@@ -111,19 +111,15 @@ report_units() {  # arch
             SKIPPED) # the test's own reason: the line after its "Skipped"
                 skipped "$a: $name" "$(awk -v t="$name" '$0 == "[ RUN      ] " t { p = 1 }
                     p && f { print; exit } p && / Skipped$/ { f = 1 }' "$LOGS/$a-unit.log")" ;;
-            FAILED)
-                not_ok "$a: $name"
-                # The failure's own lines, from its RUN line to its result.
-                awk -v t="$name" '$0 == "[ RUN      ] " t { p = 1 } p { print "# " $0 }
-                    p && /^\[  FAILED  \]/ { exit }' "$LOGS/$a-unit.log" | tail -30
-                ;;
+            FAILED) not_ok "$a: $name" ;;
         esac
     done < <(sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([^ ]*\) (.*ms)$/\1 \2/p' "$LOGS/$a-unit.log")
-    # A crash or a hang ends the run without a summary: one failure, with the log's end.
+    # A crash or a hang ends the run without a summary: one failure more.
     if [ "$rc" -ne 0 ] && ! grep -q '^\[  FAILED  \] [0-9]* tests\?, listed below' "$LOGS/$a-unit.log"; then
         not_ok "$a: unit-tests under qemu ended without a result (exit $rc)"
-        tail -20 "$LOGS/$a-unit.log" | sed 's/^/# /'
     fi
+    # What each failure (or the crash) said.
+    tests/gtest-failures.sh "$LOGS/$a-unit.log" "$rc"
 }
 
 echo "TAP version 13"

@@ -96,8 +96,9 @@ up=$(count 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p') uf=$(count 's/^\[  FAILED
 us=$(count 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p')
 up=${up:-0} uf=${uf:-0} us=${us:-0}
 [ "$urc" = 0 ] || [ "$uf" != 0 ] || uf=1
-grep -E '^\[  (FAILED|SKIPPED) \] [A-Za-z]' "$ulog" | grep -v ' ms)$' | sed 's/^/# /'
+grep -E '^\[  SKIPPED \] [A-Za-z]' "$ulog" | grep -v ' ms)$' | sed 's/^/# /'
 ok "$uf" "unit tests ($SET): $up passed, $uf failed, $us skipped (log: ${ulog#"$TOP"/})"
+"$TOP/tests/gtest-failures.sh" "$ulog" "$urc"
 pass=$((pass + up)) fail=$((fail + uf)) skip=$((skip + us))
 
 # The integration subset: one test per library boundary, each named with why.
