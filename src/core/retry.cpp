@@ -47,6 +47,12 @@ std::string RetryPolicy::outage_text(int64_t now_us) const {
            describe_duration(now_us - outage_start_us_);
 }
 
+std::string RetryPolicy::outage_for(int64_t now_us) const {
+    const int64_t minute = 60LL * 1000000;
+    const int64_t age = now_us - outage_start_us_;
+    return age < minute ? "" : " for " + describe_duration(age / minute * minute);
+}
+
 std::string describe_duration(int64_t us) {
     if (us < 0) us = 0;
     const int64_t ms = us / 1000, s = ms / 1000, min = s / 60, h = min / 60, d = h / 24;

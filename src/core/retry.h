@@ -48,6 +48,9 @@ class RetryPolicy {
     int64_t outage_start_us() const { return outage_start_us_; }
     // "14 attempts over 10 min" for the outage so far (or just ended at `now_us`).
     std::string outage_text(int64_t now_us) const;
+    // " for 3 min" once the outage has lasted a minute, else "": whole minutes, because a
+    // status polled every second would otherwise change at every poll.
+    std::string outage_for(int64_t now_us) const;
 
   private:
     RetryRules rules_;

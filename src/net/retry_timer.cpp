@@ -42,4 +42,8 @@ std::string RetryTimer::outage_text() const {
     return policy_.outage_text(mono_us());
 }
 
+std::string RetryTimer::outage_for() const {
+    return policy_.outage_for(mono_us());
+}
+
 }  // namespace robotd

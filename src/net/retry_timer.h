@@ -37,6 +37,8 @@ class RetryTimer {
     uint32_t failures() const { return policy_.failures(); }
     // "14 attempts over 10 min", for the outage so far.
     std::string outage_text() const;
+    // " for 3 min" once the outage has lasted a minute (RetryPolicy::outage_for).
+    std::string outage_for() const;
 
   private:
     Loop& loop_;

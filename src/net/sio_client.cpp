@@ -165,6 +165,12 @@ void SioClient::detach() {
     acks_.clear();
 }
 
+std::string SioClient::outage(int64_t* since_us) const {
+    if (closed_ || connected() || retry_.failures() == 0) return {};
+    if (since_us) *since_us = retry_.policy().outage_start_us();
+    return name_ + " failing" + retry_.outage_for() + ": " + last_error_;
+}
+
 void SioClient::fail(const std::string& why) {
     const bool was_connected = state_ == State::Connected;
     const bool had_handshake = handshake_done_;

@@ -59,6 +59,9 @@ class SioClient {
 
     bool connected() const { return state_ == State::Connected; }
     bool is_open() const { return !closed_; }
+    // "control failing for 3 min: connection refused" while an outage goes on; "" while
+    // connected, closed, or before the first failure. `since_us`: when it began.
+    std::string outage(int64_t* since_us = nullptr) const;
     eio::Version version() const { return version_; }
     const Url& server() const { return server_; }
     // Connections made since construction (tests and the soak count links with it).

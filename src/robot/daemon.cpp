@@ -169,7 +169,9 @@ std::string Daemon::status() const {
     }
     if (const std::string outage = discovery_->outage(); !outage.empty())
         return "waiting for the network: " + outage;
-    return "connecting: " + down + (up.empty() ? "" : "; " + up + " connected");
+    std::string s = "connecting: " + down + (up.empty() ? "" : "; " + up + " connected");
+    if (const std::string outage = robot_->link_outage(); !outage.empty()) s += "; " + outage;
+    return s;
 }
 
 void Daemon::stop() {

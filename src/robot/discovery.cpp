@@ -178,13 +178,8 @@ std::string Discovery::outage() const {
                                                 worst->retry.policy().outage_start_us()))
             worst = t.get();
     if (!worst) return {};
-    // Whole minutes: the status is polled every second, and a seconds count would make every
-    // poll a change.
-    const int64_t minute = 60LL * 1000000;
-    const int64_t age = mono_us() - worst->retry.policy().outage_start_us();
-    const std::string since =
-        age < minute ? "" : " for " + describe_duration(age / minute * minute);
-    return std::string(worst->spec.name) + " lookup failing" + since + ": " + worst->error;
+    return std::string(worst->spec.name) + " lookup failing" + worst->retry.outage_for() + ": " +
+           worst->error;
 }
 
 std::string Discovery::apply(LookupId id, const std::string& body, std::string* summary) {

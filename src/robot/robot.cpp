@@ -146,6 +146,18 @@ std::vector<std::pair<const char*, bool>> Robot::links() const {
     return out;
 }
 
+std::string Robot::link_outage() const {
+    std::string worst;
+    int64_t worst_since = 0;
+    for (const Link* link : {&control_, &chat_, &app_, &user_}) {
+        int64_t since = 0;
+        std::string text = link->client().outage(&since);
+        if (!text.empty() && (worst.empty() || since < worst_since))
+            worst = std::move(text), worst_since = since;
+    }
+    return worst;
+}
+
 void Robot::check_live() {
     if (control_.client().connected() && chat_.client().connected()) chat_handler_.live();
 }

@@ -40,6 +40,17 @@ TEST(RetryPolicy, CapsAtTheMaximumForever) {
     EXPECT_EQ(p.failures(), 202u);
 }
 
+TEST(RetryPolicy, AnOutageIsNamedInWholeMinutesFromItsFirstFailure) {
+    RetryPolicy p({1000, 60000, 0});
+    const int64_t t0 = 5000000, minute = 60000000;
+    p.failed(t0, 0);
+    p.failed(t0 + 20 * minute, 0);                 // later failures do not move the start
+    EXPECT_EQ(p.outage_for(t0 + minute - 1), "");  // under a minute: nothing to say
+    EXPECT_EQ(p.outage_for(t0 + minute), " for 1 min");
+    EXPECT_EQ(p.outage_for(t0 + 3 * minute + 59000000), " for 3 min");
+    EXPECT_EQ(p.outage_for(t0 + 90 * minute + 30000000), " for 1 h 30 min");
+}
+
 TEST(RetryPolicy, OutOfRangeUnitIsClamped) {
     RetryPolicy p({1000, 8000, 0});
     p.failed(0, 0);

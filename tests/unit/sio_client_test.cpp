@@ -235,6 +235,33 @@ TEST_F(SioClientTest, AServerThatKicksRightAfterConnectingIsRetriedWithGrowingDe
     EXPECT_EQ(failures_[2], 3) << "each kick counts as a failure of the same outage";
 }
 
+// What the daemon's STATUS= line says of a link that is down: which, and why.
+TEST_F(SioClientTest, AnOutageSaysWhichLinkFailsAndWhyWhileItLasts) {
+    SioServer server(loop_);
+    server.ws.on_text = [&](int id, const std::string& t) {
+        if (t.rfind("40", 0) != 0) return;
+        server.ws.send(id, "40{\"sid\":\"nsp\"}");
+        server.ws.send(id, "41");  // kicked at once: a failure each time
+    };
+    auto client = make();
+    EXPECT_EQ(client->outage(), "") << "not opened";
+    client->open(url_of(server.url()), EioMode::V4);
+    ASSERT_TRUE(run_until([&] { return !failures_.empty(); }, 5000));
+    int64_t since = 0;
+    const std::string outage = client->outage(&since);
+    EXPECT_EQ(outage.rfind("test failing: ", 0), 0u) << outage;
+    EXPECT_GT(outage.size(), std::string("test failing: ").size()) << "and why";
+    EXPECT_GT(since, 0);
+    client->close();
+    EXPECT_EQ(client->outage(), "") << "closed";
+
+    SioServer good(loop_);
+    auto fine = make();
+    fine->open(url_of(good.url()), EioMode::V4);
+    ASSERT_TRUE(run_until([&] { return fine->connected(); }, 5000));
+    EXPECT_EQ(fine->outage(), "") << "connected";
+}
+
 TEST_F(SioClientTest, RestartReconnectsAtOnceWithoutCountingAFailure) {
     SioServer server(loop_);
     auto client = make();
