@@ -44,6 +44,8 @@ for (const eio of [3, 4]) {
                 await new Promise((resolve) => setTimeout(resolve, Math.max(0, 7000 - (Date.now() - t0))));
                 const n = await connects('control', seq);
                 assert.ok(n >= 3 && n <= 6, `${n} connects in about 7 s`);
+                // The status (systemd's STATUS=) names the failing link and why.
+                await r.wait(/status: connecting: control; chat, app, user connected; control failing: \S/);
                 await peer.socketOp('control', 'kick_on_connect', { on: false });
                 await peer.waitEvent('control', 'robot_id', (await peer.seq()), { timeoutMs: 35000 });
                 assert.equal(await connections('control'), 1);
