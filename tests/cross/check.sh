@@ -111,15 +111,17 @@ report_units() {  # arch
             SKIPPED) # the test's own reason: the line after its "Skipped"
                 skipped "$a: $name" "$(awk -v t="$name" '$0 == "[ RUN      ] " t { p = 1 }
                     p && f { print; exit } p && / Skipped$/ { f = 1 }' "$LOGS/$a-unit.log")" ;;
-            FAILED) not_ok "$a: $name" ;;
+            FAILED)
+                not_ok "$a: $name"
+                tests/gtest-failures.sh "$LOGS/$a-unit.log" 0 "$name"  # what it said
+                ;;
         esac
     done < <(sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([^ ]*\) (.*ms)$/\1 \2/p' "$LOGS/$a-unit.log")
-    # A crash or a hang ends the run without a summary: one failure more.
+    # A crash or a hang ends the run without a summary: one failure, with the log's end.
     if [ "$rc" -ne 0 ] && ! grep -q '^\[  FAILED  \] [0-9]* tests\?, listed below' "$LOGS/$a-unit.log"; then
         not_ok "$a: unit-tests under qemu ended without a result (exit $rc)"
+        tail -20 "$LOGS/$a-unit.log" | sed 's/^/# /'
     fi
-    # What each failure (or the crash) said.
-    tests/gtest-failures.sh "$LOGS/$a-unit.log" "$rc"
 }
 
 echo "TAP version 13"
