@@ -166,7 +166,8 @@ void SioClient::detach() {
 }
 
 std::string SioClient::outage(int64_t* since_us) const {
-    if (closed_ || connected() || retry_.failures() == 0) return {};
+    // up(): the failures of an outage that ended are kept for the backoff, not reported.
+    if (closed_ || connected() || retry_.policy().up() || retry_.failures() == 0) return {};
     if (since_us) *since_us = retry_.policy().outage_start_us();
     return name_ + " failing" + retry_.outage_for() + ": " + last_error_;
 }

@@ -147,15 +147,20 @@ std::vector<std::pair<const char*, bool>> Robot::links() const {
 }
 
 std::string Robot::link_outage() const {
-    std::string worst;
-    int64_t worst_since = 0;
-    for (const Link* link : {&control_, &chat_, &app_, &user_}) {
-        int64_t since = 0;
-        std::string text = link->client().outage(&since);
-        if (!text.empty() && (worst.empty() || since < worst_since))
-            worst = std::move(text), worst_since = since;
+    // Control and chat first: without them the robot is not live.
+    for (const auto& links : {std::initializer_list<const Link*>{&control_, &chat_},
+                              std::initializer_list<const Link*>{&app_, &user_}}) {
+        std::string worst;
+        int64_t worst_since = 0;
+        for (const Link* link : links) {
+            int64_t since = 0;
+            std::string text = link->client().outage(&since);
+            if (!text.empty() && (worst.empty() || since < worst_since))
+                worst = std::move(text), worst_since = since;
+        }
+        if (!worst.empty()) return worst;
     }
-    return worst;
+    return {};
 }
 
 void Robot::check_live() {

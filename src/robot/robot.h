@@ -39,7 +39,8 @@ class Robot {
     const PolicyState& policy() const { return policy_; }
     // The four sessions for the status line: name and whether it is connected, control first.
     std::vector<std::pair<const char*, bool>> links() const;
-    // The longest outage of a link that is down ("chat failing for 3 min: ..."), or "".
+    // The longest outage of a link that is down ("chat failing for 3 min: ..."), control's
+    // and chat's before app's and user's, or "".
     std::string link_outage() const;
 
   private:

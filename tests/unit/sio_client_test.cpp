@@ -255,11 +255,22 @@ TEST_F(SioClientTest, AnOutageSaysWhichLinkFailsAndWhyWhileItLasts) {
     client->close();
     EXPECT_EQ(client->outage(), "") << "closed";
 
-    SioServer good(loop_);
+    // A server that kicks the first connection only: once the link is up, the outage is
+    // over, also while a restart (new TLS settings) reconnects.
+    SioServer once(loop_);
+    int namespace_connects = 0;
+    once.ws.on_text = [&](int id, const std::string& t) {
+        if (t.rfind("40", 0) != 0) return;
+        once.ws.send(id, "40{\"sid\":\"nsp\"}");
+        if (++namespace_connects == 1) once.ws.send(id, "41");
+    };
     auto fine = make();
-    fine->open(url_of(good.url()), EioMode::V4);
-    ASSERT_TRUE(run_until([&] { return fine->connected(); }, 5000));
+    fine->open(url_of(once.url()), EioMode::V4);
+    ASSERT_TRUE(run_until([&] { return namespace_connects >= 2 && fine->connected(); }, 10000));
     EXPECT_EQ(fine->outage(), "") << "connected";
+    fine->restart();
+    EXPECT_FALSE(fine->connected());
+    EXPECT_EQ(fine->outage(), "") << "reconnecting after an outage that ended";
 }
 
 TEST_F(SioClientTest, RestartReconnectsAtOnceWithoutCountingAFailure) {
