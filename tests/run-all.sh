@@ -132,7 +132,8 @@ after() { flock -s "$logs/build-$1.lock" true; }  # step: returns once the build
 run_tap soak node tests/soak/soak.mjs --minutes 5 &
 soak_pid=$!
 
-run_gtest unit build/host/unit-tests
+# Only this unit run may set the host's clock (net_watch_test): no other unit run overlaps it.
+ROBOTD_TEST_SETS_CLOCK=1 run_gtest unit build/host/unit-tests
 run_tap peer "${node_test[@]}" tests/peer/test/
 run_tap integration "${node_test[@]}" tests/integration/
 run_tap fuzz tests/fuzz/run.sh 30
@@ -164,11 +165,19 @@ for s in "${SUITES[@]}"; do
     if [ "$f" -ne 0 ]; then
         echo "--- $s failed; what $logs/$s.log says of it:"
         if [ "$s" = unit ]; then
-            tests/gtest-failures.sh "$logs/$s.log" 1
-        else  # TAP: each "not ok" and what follows it up to the next test
-            awk '/^ *not ok / { p = 1; print; next } /^ *(ok |# Subtest)/ { p = 0 } p' \
-                "$logs/$s.log" 2>/dev/null
-        fi | head -60
+            tests/gtest-failures.sh "$logs/$s.log" 1 | head -60
+        else
+            # TAP: every failure's name first, then each "not ok" with the comments just
+            # before it and what follows it up to the next test (stack traces left out).
+            grep -E '^ *not ok ' "$logs/$s.log" 2>/dev/null | head -20
+            said=$(awk '/^ *not ok / { printf "%s", pre; pre = ""; p = 1; print; next }
+                /^ *(ok |# Subtest)/ { p = 0; pre = ""; next }
+                p && /^ *stack: \|/ { s = 1; next } s && /^ +[a-z_]+:|^ *\.\.\.$/ { s = 0 }
+                s { next } p { print; next } /^ *#/ { pre = pre $0 "\n"; next } { pre = "" }' \
+                "$logs/$s.log" 2>/dev/null | head -60)
+            # A suite that ended with no "not ok" (killed at its time limit, crashed): its end.
+            if [ -n "$said" ]; then echo "$said"; else tail -20 "$logs/$s.log" 2>/dev/null; fi
+        fi
     fi
 done
 line="$passed passed, $failed failed"
