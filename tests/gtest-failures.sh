@@ -12,7 +12,9 @@ if [ -n "$only" ]; then
     block "$only"
     exit 0
 fi
-sed -n 's/^\[  FAILED  \] \([^ ]*\) (.*ms)$/\1/p' "$log" | while read -r name; do block "$name"; done
+# A parameterised test's line goes on with ", where GetParam() = ..." before its time.
+sed -n 's/^\[  FAILED  \] \([^ ,]*\)\(, where .*\)\? (.*ms)$/\1/p' "$log" |
+    while read -r name; do block "$name"; done
 if [ "$rc" -ne 0 ] && ! grep -q '^\[  FAILED  \] [0-9]* tests\?, listed below' "$log"; then
     echo "# the tests ended without a result (exit $rc); the end of $log:"
     tail -20 "$log" | sed 's/^/# /'

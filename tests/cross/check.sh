@@ -116,7 +116,7 @@ report_units() {  # arch
                 tests/gtest-failures.sh "$LOGS/$a-unit.log" 0 "$name"  # what it said
                 ;;
         esac
-    done < <(sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([^ ]*\) (.*ms)$/\1 \2/p' "$LOGS/$a-unit.log")
+    done < <(sed -n 's/^\[ *\(OK\|FAILED\|SKIPPED\) *\] \([^ ,]*\)\(, where .*\)\? (.*ms)$/\1 \2/p' "$LOGS/$a-unit.log")
     # A crash or a hang ends the run without a summary: one failure, with the log's end.
     if [ "$rc" -ne 0 ] && ! grep -q '^\[  FAILED  \] [0-9]* tests\?, listed below' "$LOGS/$a-unit.log"; then
         not_ok "$a: unit-tests under qemu ended without a result (exit $rc)"

@@ -129,12 +129,19 @@ size_t thread_count() {
 }
 
 // The thread count once an earlier test's detached thread has ended: such a thread signals
-// its end before the kernel drops its task, so under load it can still be counted for a while.
+// its end before the kernel drops its task, so under load it can still be counted for a
+// while. Settled: unchanged for 100 ms (qemu-user has a thread of its own, so no fixed
+// number would do), at most 5 s.
 size_t settled_thread_count() {
     const int64_t deadline = mono_us() + 5 * 1000000;
-    while (thread_count() > 1 && mono_us() < deadline)
+    size_t n = thread_count();
+    for (int64_t steady_since = mono_us(); mono_us() < deadline;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polls a condition
-    return thread_count();
+        const size_t now = thread_count();
+        if (now != n) n = now, steady_since = mono_us();
+        if (mono_us() - steady_since >= 100000) break;
+    }
+    return n;
 }
 
 // A path the driver is given: a link the test points at a pty's slave, or at nothing (the
