@@ -144,7 +144,7 @@ TEST_F(LavfVideo, InterruptWakesABlockedRead) {
     other.join();
     EXPECT_FALSE(ok);
     EXPECT_EQ(error, "interrupted");
-    EXPECT_GE(returned - start, 90000);  // it did block until the interrupt
+    EXPECT_GE(returned - start, 90000);            // it did block until the interrupt
     EXPECT_LT(returned - interrupted_at, 700000);  // not the frame due a second later
     // Sticky: the stream thread sees it again on its next call.
     error.clear();
