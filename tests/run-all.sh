@@ -170,10 +170,12 @@ for s in "${SUITES[@]}"; do
             # TAP: every failure's name first, then each "not ok" with the comments just
             # before it and what follows it up to the next test (stack traces left out).
             grep -E '^ *not ok ' "$logs/$s.log" 2>/dev/null | head -20
-            said=$(awk '/^ *not ok / { printf "%s", pre; pre = ""; p = 1; print; next }
-                /^ *(ok |# Subtest)/ { p = 0; pre = ""; next }
-                p && /^ *stack: \|/ { s = 1; next } s && /^ +[a-z_]+:|^ *\.\.\.$/ { s = 0 }
-                s { next } p { print; next } /^ *#/ { pre = pre $0 "\n"; next } { pre = "" }' \
+            # A YAML block (the stack) ends where the indentation falls back to its key's.
+            said=$(awk '/^ *not ok / { printf "%s", pre; pre = ""; p = 1; s = 0; print; next }
+                /^ *(ok |# Subtest|1\.\.[0-9])/ { p = 0; s = 0; pre = ""; next }
+                p && /^ *stack: \|/ { s = 1; ind = match($0, /[^ ]/); next }
+                s { if ($0 ~ /^ *$/ || match($0, /[^ ]/) > ind) next; s = 0 }
+                p { print; next } /^ *#/ { pre = pre $0 "\n"; next } { pre = "" }' \
                 "$logs/$s.log" 2>/dev/null | head -60)
             # A suite that ended with no "not ok" (killed at its time limit, crashed): its end.
             if [ -n "$said" ]; then echo "$said"; else tail -20 "$logs/$s.log" 2>/dev/null; fi

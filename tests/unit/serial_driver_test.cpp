@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -118,29 +119,23 @@ std::vector<std::string> split_lines(const std::string& bytes) {
     return lines;
 }
 
-size_t thread_count() {
-    size_t n = 0;
+// The process's threads by id: an earlier test's detached thread may still be ending (it
+// signals its end before the kernel drops its task), and qemu-user has one of its own, so a
+// test checks for threads it started, not for a count.
+std::set<std::string> thread_ids() {
+    std::set<std::string> ids;
     if (DIR* d = opendir("/proc/self/task")) {
         while (const dirent* e = readdir(d))
-            if (e->d_name[0] != '.') ++n;
+            if (e->d_name[0] != '.') ids.insert(e->d_name);
         closedir(d);
     }
-    return n;
+    return ids;
 }
 
-// The thread count once an earlier test's detached thread has ended: such a thread signals
-// its end before the kernel drops its task, so under load it can still be counted for a
-// while. Settled: unchanged for 100 ms (qemu-user has a thread of its own, so no fixed
-// number would do), at most 5 s.
-size_t settled_thread_count() {
-    const int64_t deadline = mono_us() + 5 * 1000000;
-    size_t n = thread_count();
-    for (int64_t steady_since = mono_us(); mono_us() < deadline;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polls a condition
-        const size_t now = thread_count();
-        if (now != n) n = now, steady_since = mono_us();
-        if (mono_us() - steady_since >= 100000) break;
-    }
+// Threads now running that were not in `before`.
+size_t threads_not_in(const std::set<std::string>& before) {
+    size_t n = 0;
+    for (const std::string& id : thread_ids()) n += before.count(id) ? 0 : 1;
     return n;
 }
 
@@ -558,7 +553,7 @@ TEST_F(SerialTest, AStalledOpenNeverBlocksTheLoop) {
 TEST_F(SerialTest, DestructionLeavesAStuckOpenBehindWithinFlushMs) {
     Pty pty;
     ASSERT_TRUE(pty.ok());
-    const size_t threads_before = settled_thread_count();
+    const std::set<std::string> threads_before = thread_ids();
     Config::Serial config;
     config.serial_device = pty.slave();
     SerialOptions options = fast();
@@ -582,9 +577,9 @@ TEST_F(SerialTest, DestructionLeavesAStuckOpenBehindWithinFlushMs) {
     // Once the "device" answers, the thread closes what it opened, writes nothing and ends.
     gate->release();
     const int64_t deadline = mono_us() + 10 * 1000000;
-    while (thread_count() > threads_before && mono_us() < deadline)
+    while (threads_not_in(threads_before) > 0 && mono_us() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polls a condition
-    EXPECT_EQ(thread_count(), threads_before);
+    EXPECT_EQ(threads_not_in(threads_before), 0u);
     run_for(20);  // no wake reaches the gone driver
     EXPECT_EQ(pty.read_now(), "");
 }
