@@ -132,8 +132,7 @@ after() { flock -s "$logs/build-$1.lock" true; }  # step: returns once the build
 run_tap soak node tests/soak/soak.mjs --minutes 5 &
 soak_pid=$!
 
-# Only this unit run may set the host's clock (net_watch_test): no other unit run overlaps it.
-ROBOTD_TEST_SETS_CLOCK=1 run_gtest unit build/host/unit-tests
+run_gtest unit build/host/unit-tests
 run_tap peer "${node_test[@]}" tests/peer/test/
 run_tap integration "${node_test[@]}" tests/integration/
 run_tap fuzz tests/fuzz/run.sh 30

@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <limits>
 
 #include "core/clock.h"
+#include "core/retry.h"
 
 namespace robotd {
 
@@ -134,11 +136,32 @@ bool NetWatch::watch_clock(std::string* error) {
     return true;
 }
 
+std::string ClockStep::describe(int64_t step_us) {
+    if (!matters(step_us)) {
+        char buf[48];
+        snprintf(buf, sizeof buf, "the clock was set by %+.3f s", double(step_us) / 1e6);
+        return buf;
+    }
+    return std::string("the clock was set ") + (step_us > 0 ? "forward " : "back ") +
+           describe_duration(step_us > 0 ? step_us : -step_us);
+}
+
+namespace {
+// The wall clock's offset from the monotonic one: how far it was set is the change of this.
+// It measures the step only; no timer reads it.
+int64_t wall_offset_us() {
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    return int64_t(wall.tv_sec) * 1000000 + wall.tv_nsec / 1000 - mono_us();
+}
+}  // namespace
+
 // Armed for the end of time (the kernel clamps it): it never expires, it is only cancelled
 // when the clock is set, and must be armed again after each time to notice the next one.
 bool NetWatch::arm_clock() {
     itimerspec when{};
     when.it_value.tv_sec = std::numeric_limits<time_t>::max();
+    clock_offset_us_ = wall_offset_us();
     return timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &when,
                            nullptr) == 0;
 }
@@ -159,12 +182,19 @@ void NetWatch::clock_readable() {
         return;
     }
     // ECANCELED: the clock was set. Arm again, to notice the next time too.
+    const int64_t before = clock_offset_us_;
     if (!arm_clock() || !clock_watch_.arm(clock_fd_.get())) {
         LOGW(loop_.log(), "net", "the clock being set can no longer be watched");
         clock_watch_.release();
         clock_fd_.reset();
     }
-    note_change("the clock was set");
+    const int64_t step = clock_offset_us_ - before;
+    if (!ClockStep::matters(step)) {
+        LOGD(loop_.log(), "net", "%s: too small a step to retry for",
+             ClockStep::describe(step).c_str());
+        return;
+    }
+    note_change(ClockStep::describe(step));
 }
 
 void NetWatch::readable() {
@@ -205,10 +235,10 @@ void NetWatch::readable() {
     if (changed) note_change("network changed");
 }
 
-void NetWatch::note_change(const char* what) {
+void NetWatch::note_change(std::string what) {
     const int64_t delay_ms = coalescer_.change(mono_us());
     if (delay_ms < 0) return;  // a burst is pending already: its first cause names it
-    what_ = what;
+    what_ = std::move(what);
     settle_.start_ms(static_cast<uint32_t>(delay_ms));
 }
 
@@ -217,15 +247,15 @@ void NetWatch::changed() {
     coalescer_.fired(now);
     const size_t pending = loop_.retry_all_now();
     if (pending == 0) {
-        LOGD(loop_.log(), "net", "%s; nothing is waiting to retry", what_);
+        LOGD(loop_.log(), "net", "%s; nothing is waiting to retry", what_.c_str());
         return;
     }
     if (!logged_ || now - last_info_us_ >= kInfoEveryUs) {
         logged_ = true;
         last_info_us_ = now;
-        LOGI(loop_.log(), "net", "%s: retrying now", what_);
+        LOGI(loop_.log(), "net", "%s: retrying now", what_.c_str());
     } else {
-        LOGD(loop_.log(), "net", "%s: retrying now (%zu waiting)", what_, pending);
+        LOGD(loop_.log(), "net", "%s: retrying now (%zu waiting)", what_.c_str(), pending);
     }
 }
 

@@ -47,6 +47,18 @@ class ChangeCoalescer {
     int64_t last_fired_us_ = 0;
 };
 
+// How far the wall clock was set, and whether that is a reason to retry: NTP's first step on
+// a board without an RTC moves it hours or years, which can make a certificate valid. Steps
+// under a minute change no certificate's validity in practice (CAs date certificates back an
+// hour) and come from time daemons and VM agents, some every second: those would turn every
+// backoff into a retry a second. Pure: the caller measures the step.
+struct ClockStep {
+    static constexpr int64_t kMinUs = 60LL * 1000000;
+    static bool matters(int64_t step_us) { return step_us >= kMinUs || step_us <= -kMinUs; }
+    // "the clock was set forward 3 h 12 min" / "... back 5 min" / "... by +0.004 s".
+    static std::string describe(int64_t step_us);
+};
+
 class NetWatch {
   public:
     explicit NetWatch(Loop& loop);
@@ -64,7 +76,7 @@ class NetWatch {
     void readable();
     void clock_readable();
     bool arm_clock();
-    void note_change(const char* what);
+    void note_change(std::string what);
     void changed();
 
     Loop& loop_;
@@ -75,7 +87,8 @@ class NetWatch {
     UniqueFd clock_fd_;
     WritableWatch clock_watch_;
     Timer settle_;
-    const char* what_ = "network changed";  // the first change of the pending burst
+    int64_t clock_offset_us_ = 0;  // CLOCK_REALTIME minus CLOCK_MONOTONIC when last armed
+    std::string what_ = "network changed";  // the first change of the pending burst
     bool logged_ = false;
     int64_t last_info_us_ = 0;
 };

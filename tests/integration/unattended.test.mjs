@@ -175,7 +175,7 @@ describe('unattended: timers run on the monotonic clock', () => {
         'src/robot/chat_commands.cpp': 'a moderator\'s timeout is stored in the state file (wall clock, clamped)',
         'src/hw/motor_hat.cpp': 'night speed follows the time of day',
         'src/net/loop.cpp': 'the date a certificate "not valid yet" was checked against, for the log line',
-        'src/net/net_watch.cpp': 'a timerfd the kernel cancels when the wall clock is set (never read for time)',
+        'src/net/net_watch.cpp': 'a timerfd the kernel cancels when the wall clock is set, and how far it was set (never used to time anything)',
     };
     const wallClock = /\btime\(|system_clock|gettimeofday|CLOCK_REALTIME|CLOCK_TAI|localtime|gmtime|\bftime\(|lws_now_secs/;
 

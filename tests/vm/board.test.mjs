@@ -294,4 +294,40 @@ describe('virtual board', { skip: missing || false }, () => {
         }
         assert.doesNotMatch(r.log.text(), / E /);
     });
+
+    // NTP's first step on a board without an RTC: the kernel cancels robotd's CLOCK_REALTIME
+    // timerfd, and a lookup waiting out its backoff runs at once. A step of under a minute (a
+    // time daemon's correction) is no reason to. The guest's own clock: the host's is never set.
+    test('the clock set an hour forward cuts a backoff short; a step of a second does not', async () => {
+        const r = await board.startRobotd(boardConfig(peer, {
+            camera: { no_camera: 'true', no_mic: 'true' },
+            // Nothing listens there: the control lookup fails at once, every time.
+            misc: { info_server: 'http://127.0.0.1:1', api_server: 'http://127.0.0.1:1' },
+        }));
+        let stepped = false;
+        const attempt = (n) => new RegExp(` discovery: control lookup failed \\(.*\\); attempt ${n}, retry in ([0-9.]+) s`);
+        try {
+            // The fourth failure waits 4 to 8 s before the fifth attempt.
+            const fourth = await r.wait(attempt(4), { timeoutMs: 60000 });
+            const small = r.log.lines.length;
+            await board.ok('date -s "@$(date +%s)" >/dev/null');  // back to the whole second
+            await r.wait(/ D net: the clock was set by -[01]\.\d{3} s: too small a step to retry for$/, { from: small });
+            assert.equal(r.log.lines.slice(small).some((l) => / attempt 5, /.test(l)), false,
+                'a step of under a second cut the backoff short');
+
+            const big = r.log.lines.length;
+            const t0 = performance.now();
+            await board.ok('date -s "@$(( $(date +%s) + 3601 ))" >/dev/null');
+            stepped = true;
+            // Info, or debug when a network change was told less than a minute before.
+            await r.wait(/ [ID] net: the clock was set forward 1 h: retrying now( \(\d+ waiting\))?$/, { from: big });
+            await r.wait(attempt(5), { from: big });
+            const waited = performance.now() - t0;
+            const backoff = Number(attempt(4).exec(fourth)[1]) * 1000;
+            assert.ok(waited < backoff * 0.75, `the fifth attempt came ${waited} ms after the step, its backoff was ${backoff} ms`);
+        } finally {
+            if (stepped) await board.ok('date -s "@$(( $(date +%s) - 3601 ))" >/dev/null');
+            assert.equal(await r.stop(), 0);
+        }
+    });
 });
