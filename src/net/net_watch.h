@@ -87,7 +87,7 @@ class NetWatch {
     UniqueFd clock_fd_;
     WritableWatch clock_watch_;
     Timer settle_;
-    int64_t clock_offset_us_ = 0;  // CLOCK_REALTIME minus CLOCK_MONOTONIC when last armed
+    int64_t clock_offset_us_ = 0;           // CLOCK_REALTIME minus CLOCK_MONOTONIC when last armed
     std::string what_ = "network changed";  // the first change of the pending burst
     bool logged_ = false;
     int64_t last_info_us_ = 0;

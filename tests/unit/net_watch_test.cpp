@@ -237,7 +237,8 @@ TEST(ClockStep, OnlyAStepOfAMinuteOrMoreIsAReasonToRetry) {
 
 TEST(ClockStep, SaysWhichWayAndHowFar) {
     const int64_t s = 1000000;
-    EXPECT_EQ(ClockStep::describe(3 * 3600 * s + 12 * 60 * s), "the clock was set forward 3 h 12 min");
+    EXPECT_EQ(ClockStep::describe(3 * 3600 * s + 12 * 60 * s),
+              "the clock was set forward 3 h 12 min");
     EXPECT_EQ(ClockStep::describe(-5 * 60 * s), "the clock was set back 5 min");
     EXPECT_EQ(ClockStep::describe(4000), "the clock was set by +0.004 s");
     EXPECT_EQ(ClockStep::describe(-1500000), "the clock was set by -1.500 s");
