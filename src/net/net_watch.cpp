@@ -148,22 +148,29 @@ std::string ClockStep::describe(int64_t step_us) {
 
 namespace {
 // The wall clock's offset from the monotonic one: how far it was set is the change of this.
-// It measures the step only; no timer reads it.
-int64_t wall_offset_us() {
+// It measures the step only; no timer reads it. `fallback` when the clock cannot be read (a
+// 32-bit time_t past 2038): no step is seen then.
+int64_t wall_offset_us(int64_t fallback) {
     timespec wall{};
-    clock_gettime(CLOCK_REALTIME, &wall);
+    if (clock_gettime(CLOCK_REALTIME, &wall) != 0) return fallback;
     return int64_t(wall.tv_sec) * 1000000 + wall.tv_nsec / 1000 - mono_us();
 }
 }  // namespace
 
 // Armed for the end of time (the kernel clamps it): it never expires, it is only cancelled
-// when the clock is set, and must be armed again after each time to notice the next one.
+// when the clock is set. Armed again after each cancel, so that the offset it measures the
+// next step from is taken after the kernel's own snapshot.
 bool NetWatch::arm_clock() {
     itimerspec when{};
     when.it_value.tv_sec = std::numeric_limits<time_t>::max();
-    clock_offset_us_ = wall_offset_us();
-    return timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &when,
-                           nullptr) == 0;
+    // ECANCELED: the clock was set again since the read; the timer is armed all the same, and
+    // that step is in the offset taken below (measured now, not lost).
+    if (timerfd_settime(clock_fd_.get(), TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &when,
+                        nullptr) != 0 &&
+        errno != ECANCELED)
+        return false;
+    clock_offset_us_ = wall_offset_us(clock_offset_us_);
+    return true;
 }
 
 void NetWatch::clock_readable() {

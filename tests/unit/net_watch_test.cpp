@@ -1,6 +1,6 @@
 // The network-change path: which rtnetlink messages count as a change, how a burst folds into
 // one event, RetryTimer::retry_now / Loop::retry_all_now running pending retries at once, and
-// the clock being set doing the same.
+// and which clock steps are a reason to do the same (ClockStep).
 #include "net/net_watch.h"
 
 #include <linux/if_addr.h>
@@ -222,7 +222,7 @@ TEST_F(RetryNowTest, ACancelledRetryIsNotRun) {
 // NTP's first step on a board without an RTC moves the clock hours or years: that is worth
 // a retry now. Time daemons and VM agents step it by milliseconds, some every second: not a
 // reason to cut every backoff short. (The kernel's side, a timerfd cancelled by a real
-// `date -s`, is proven on the virtual board, tests/vm/boot.test.mjs: setting this machine's
+// `date -s`, is proven on the virtual board, tests/vm/board.test.mjs: setting this machine's
 // clock would disturb every other test running on it.)
 TEST(ClockStep, OnlyAStepOfAMinuteOrMoreIsAReasonToRetry) {
     const int64_t s = 1000000;

@@ -317,7 +317,7 @@ describe('virtual board', { skip: missing || false }, () => {
 
             const big = r.log.lines.length;
             const t0 = performance.now();
-            await board.ok('date -s "@$(( $(date +%s) + 3601 ))" >/dev/null');
+            await board.ok('date -s "@$(( $(date +%s) + 3630 ))" >/dev/null');
             stepped = true;
             // Info, or debug when a network change was told less than a minute before.
             await r.wait(/ [ID] net: the clock was set forward 1 h: retrying now( \(\d+ waiting\))?$/, { from: big });
@@ -326,7 +326,7 @@ describe('virtual board', { skip: missing || false }, () => {
             const backoff = Number(attempt(4).exec(fourth)[1]) * 1000;
             assert.ok(waited < backoff * 0.75, `the fifth attempt came ${waited} ms after the step, its backoff was ${backoff} ms`);
         } finally {
-            if (stepped) await board.ok('date -s "@$(( $(date +%s) - 3601 ))" >/dev/null');
+            if (stepped) await board.ok('date -s "@$(( $(date +%s) - 3630 ))" >/dev/null');
             assert.equal(await r.stop(), 0);
         }
     });
