@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -43,6 +44,12 @@ size_t count_level(const std::vector<std::string>& lines, char level) {
     return n;
 }
 
+bool any_has(const std::vector<std::string>& lines, const std::string& text) {
+    for (const auto& l : lines)
+        if (l.find(text) != std::string::npos) return true;
+    return false;
+}
+
 std::string joined(const std::vector<std::string>& lines) {
     std::string s;
     for (const auto& l : lines) s += l + "\n";
@@ -68,6 +75,24 @@ class UploadTest : public LoopTest {
 
     Url relay(int port, const std::string& path = "/sk/640/480") {
         return Url{"http", "127.0.0.1", port, path};
+    }
+
+    // `up` opened at `url` until `done(failures so far)` or `timeout_ms`, then `linger_ms`
+    // more, then closed: whether `done` held, and the upload's log lines meanwhile.
+    struct Run {
+        bool done;
+        std::vector<std::string> lines;
+    };
+    Run run_failing(Upload& up, const Url& url, const std::function<bool(int failures)>& done,
+                    int timeout_ms, int linger_ms = 0) {
+        int failures = 0;
+        up.on_failing([&](int n) { failures = n; });
+        testing::internal::CaptureStderr();
+        up.open(url);
+        const bool held = run_until([&] { return done(failures); }, timeout_ms);
+        if (linger_ms > 0) run_for(linger_ms);
+        up.close();
+        return {held, tagged(testing::internal::GetCapturedStderr(), "video")};
     }
 
     PacketRing ring_{64 * 1024};
@@ -116,14 +141,9 @@ TEST_F(UploadTest, ARelayRedirectIsRefusedAndNeverFollowed) {
     });
     Upload up(
         loop_, "video", ring_, [] {}, kFast);
-    int failures = 0;
-    up.on_failing([&](int n) { failures = n; });
-    testing::internal::CaptureStderr();
-    up.open(relay(server.port()));
-    const bool failed_twice = run_until([&] { return failures >= 2; }, 10000);
-    run_for(200);  // a followed redirect would reach the target by now
-    up.close();
-    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    // After two failures, 200 ms more: a followed redirect would reach the target by then.
+    const auto [failed_twice, lines] = run_failing(
+        up, relay(server.port()), [](int failures) { return failures >= 2; }, 10000, 200);
     ASSERT_TRUE(failed_twice) << joined(lines);
     EXPECT_EQ(target.accepted(), 0u);
     EXPECT_GE(server.request_count(), 2u);
@@ -144,18 +164,10 @@ TEST_F(UploadTest, ARelayThatHangsUpMidBodyIsNoticedWithoutWriting) {
     FakeHttpServer server([](const FakeHttpServer::Request&) { return FakeHttpServer::Reply{}; });
     Upload up(
         loop_, "video", ring_, [] {}, kFast);
-    int failures = 0;
-    up.on_failing([&](int n) { failures = n; });
-    testing::internal::CaptureStderr();
-    up.open(relay(server.port()));
-    const bool failed = run_until([&] { return failures >= 1; }, 10000);
-    up.close();
-    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    const auto [failed, lines] = run_failing(
+        up, relay(server.port()), [](int failures) { return failures >= 1; }, 10000);
     ASSERT_TRUE(failed) << joined(lines);
-    bool found = false;
-    for (const auto& l : lines)
-        found = found || l.find("(the relay closed the connection)") != std::string::npos;
-    EXPECT_TRUE(found) << joined(lines);
+    EXPECT_TRUE(any_has(lines, "(the relay closed the connection)")) << joined(lines);
 }
 
 // A TLS relay that accepts and never answers the ClientHello: lws' own timeout for that is
@@ -164,13 +176,9 @@ TEST_F(UploadTest, ARelayThatNeverCompletesTheTlsHandshakeIsDroppedAndRetried) {
     FakeHttpServer server([](const FakeHttpServer::Request&) { return FakeHttpServer::hold(); });
     Upload up(
         loop_, "video", ring_, [] {}, kFast, 1500);
-    int failures = 0;
-    up.on_failing([&](int n) { failures = n; });
-    testing::internal::CaptureStderr();
-    up.open(Url{"https", "127.0.0.1", server.port(), "/sk/640/480"});
-    const bool retried = run_until([&] { return failures >= 2 && server.accepted() >= 3; }, 15000);
-    up.close();
-    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    const auto [retried, lines] = run_failing(
+        up, Url{"https", "127.0.0.1", server.port(), "/sk/640/480"},
+        [&](int failures) { return failures >= 2 && server.accepted() >= 3; }, 15000);
     ASSERT_TRUE(retried) << joined(lines);
     EXPECT_FALSE(up.streaming());
     ASSERT_FALSE(lines.empty());
@@ -187,20 +195,13 @@ TEST_F(UploadTest, ARelayThatNeverFinishesItsAnswerIsDroppedAndRetried) {
     });
     Upload up(
         loop_, "video", ring_, [] {}, kFast);
-    int failures = 0;
-    up.on_failing([&](int n) { failures = n; });
-    testing::internal::CaptureStderr();
-    up.open(relay(server.port()));
-    const bool retried = run_until([&] { return failures >= 1 && server.accepted() >= 2; },
-                                   Upload::kAnswerMs + 8000);
-    up.close();
-    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    const auto [retried, lines] = run_failing(
+        up, relay(server.port()),
+        [&](int failures) { return failures >= 1 && server.accepted() >= 2; },
+        Upload::kAnswerMs + 8000);
     ASSERT_TRUE(retried) << joined(lines);
-    bool found = false;
-    for (const auto& l : lines)
-        found = found || l.find("the relay began an answer and did not finish it within 5.0 s") !=
-                             std::string::npos;
-    EXPECT_TRUE(found) << joined(lines);
+    EXPECT_TRUE(any_has(lines, "the relay began an answer and did not finish it within 5.0 s"))
+        << joined(lines);
 }
 
 TEST_F(UploadTest, ADeadRelayWarnsOnceThenOnlyAtDebug) {
@@ -208,13 +209,8 @@ TEST_F(UploadTest, ADeadRelayWarnsOnceThenOnlyAtDebug) {
     ASSERT_NE(port, 0);
     Upload up(
         loop_, "video", ring_, [] {}, kFast);
-    int failures = 0;
-    up.on_failing([&](int n) { failures = n; });
-    testing::internal::CaptureStderr();
-    up.open(relay(port));
-    const bool failed = run_until([&] { return failures >= 6; }, 10000);
-    up.close();
-    const auto lines = tagged(testing::internal::GetCapturedStderr(), "video");
+    const auto [failed, lines] = run_failing(
+        up, relay(port), [](int failures) { return failures >= 6; }, 10000);
     ASSERT_TRUE(failed) << joined(lines);
     EXPECT_EQ(count_level(lines, 'W'), 1u) << joined(lines);
     ASSERT_FALSE(lines.empty());
