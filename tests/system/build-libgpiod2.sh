@@ -28,22 +28,22 @@ stamp_text() { stamp_common "$SUMS"; }
 if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 start=$(date +%s)
 
-fetch_debian_source trixie,trixie-security libgpiod "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
-unpack_debian_source "$SUMS" "$SRC_CACHE" "$SRC_DIR" || die "cannot unpack the source"
+debian_source_tree trixie,trixie-security libgpiod "$DEB_VERSION" "$SUMS" "$SRC_CACHE" "$SRC_DIR" ||
+  die "no source"
 
 BUILD_DIR="$OUT/libgpiod-build"
 rm -rf "$BUILD_DIR"
 mkdir -p "$BUILD_DIR"
 LOG="$BUILD_DIR/build.log"
 echo "system-libgpiod2: building libgpiod $DEB_VERSION (shared, library only)"
-(
+build() (
   cd "$BUILD_DIR" &&
   "$SRC_DIR/configure" --prefix="$PREFIX" --libdir="$PREFIX/lib" --disable-static \
     --disable-tools --disable-tests --disable-bindings-cxx --disable-bindings-python \
     --disable-examples &&
   make -j"$(nproc)" && make install
-) >"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; die "build failed (log: $LOG)"; }
-[ "$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion libgpiod)" = "$VERSION" ] ||
-  die "installed libgpiod.pc is not $VERSION"
+)
+logged_build "$LOG" build || die "build failed (log: $LOG)"
+pc_version_is "$PREFIX" libgpiod "$VERSION" || die "installed libgpiod.pc is not $VERSION"
 stamp_text | stamp_write "$STAMP"
 echo "system-libgpiod2: done in $(( $(date +%s) - start ))s: ${PREFIX#"$TOP"/}"

@@ -77,8 +77,8 @@ stamp_text() {
 if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 
 start=$(date +%s)
-fetch_debian_source "$SUITES" libwebsockets "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
-unpack_debian_source "$SUMS" "$SRC_CACHE" "$SRC_DIR" || die "cannot unpack the source"
+debian_source_tree "$SUITES" libwebsockets "$DEB_VERSION" "$SUMS" "$SRC_CACHE" "$SRC_DIR" ||
+  die "no source"
 
 # deb13's prefix also holds mbedTLS and libgpiod: only deb12's is lws's alone.
 rm -rf "$BUILD_DIR"
@@ -86,11 +86,12 @@ rm -rf "$BUILD_DIR"
 mkdir -p "$BUILD_DIR"
 LOG="$BUILD_DIR/build.log"
 echo "system-lws: building libwebsockets $DEB_VERSION (shared, mbedTLS, MQTT, unpatched) for set $SET"
-{
+build() {
   cmake -S "$SRC_DIR" -B "$BUILD_DIR" -Wno-dev -DCMAKE_INSTALL_PREFIX="$PREFIX" "${LWS_OPTIONS[@]}" &&
   cmake --build "$BUILD_DIR" -j"$(nproc)" &&
   cmake --install "$BUILD_DIR"
-} >"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; die "build failed (log: $LOG)"; }
+}
+logged_build "$LOG" build || die "build failed (log: $LOG)"
 
 grep -q '^#define LWS_WITH_MBEDTLS' "$PREFIX/include/lws_config.h" || die "lws not built with mbedTLS"
 grep -q '^#define LWS_ROLE_MQTT' "$PREFIX/include/lws_config.h" || die "lws not built with MQTT"

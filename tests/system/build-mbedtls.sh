@@ -30,8 +30,8 @@ DEBIAN_CONFIG="MBEDTLS_DEPRECATED_WARNING MBEDTLS_THREADING_C MBEDTLS_THREADING_
 stamp_text() { stamp_common "$SUMS"; }
 if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 start=$(date +%s)
-fetch_debian_source trixie,trixie-security mbedtls "$DEB_VERSION" "$SUMS" "$SRC_CACHE" || die "no source"
-unpack_debian_source "$SUMS" "$SRC_CACHE" "$SRC_DIR" || die "cannot unpack the source"
+debian_source_tree trixie,trixie-security mbedtls "$DEB_VERSION" "$SUMS" "$SRC_CACHE" "$SRC_DIR" ||
+  die "no source"
 cfg="$SRC_DIR/include/mbedtls/mbedtls_config.h"
 for o in $DEBIAN_CONFIG; do
   sed -i -E "s@^//[[:space:]]*(#define $o)([[:space:]]|\$)@\\1\\2@" "$cfg"
@@ -42,15 +42,15 @@ rm -rf "$BUILD_DIR"
 mkdir -p "$BUILD_DIR"
 LOG="$BUILD_DIR/build.log"
 echo "system-mbedtls: building mbedTLS $DEB_VERSION (shared, library only)"
-{
+build() {
   cmake -S "$SRC_DIR" -B "$BUILD_DIR" -Wno-dev -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
     -DUSE_SHARED_MBEDTLS_LIBRARY=ON -DUSE_STATIC_MBEDTLS_LIBRARY=OFF \
     -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF -DGEN_FILES=OFF -DMBEDTLS_FATAL_WARNINGS=OFF &&
   cmake --build "$BUILD_DIR" -j"$(nproc)" &&
   cmake --install "$BUILD_DIR"
-} >"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; die "build failed (log: $LOG)"; }
-[ "$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion mbedtls)" = "$VERSION" ] ||
-  die "installed mbedtls.pc is not $VERSION"
+}
+logged_build "$LOG" build || die "build failed (log: $LOG)"
+pc_version_is "$PREFIX" mbedtls "$VERSION" || die "installed mbedtls.pc is not $VERSION"
 stamp_text | stamp_write "$STAMP"
 echo "system-mbedtls: done in $(( $(date +%s) - start ))s: ${PREFIX#"$TOP"/}"

@@ -110,6 +110,25 @@ unpack_debian_source() {
   done <"$dest/debian/patches/series"
 }
 
+# debian_source_tree SUITES PACKAGE VERSION SUMS CACHE DEST: the source fetched into CACHE,
+# checked against SUMS and unpacked at DEST (each step says what went wrong).
+debian_source_tree() {
+  fetch_debian_source "$1" "$2" "$3" "$4" "$5" && unpack_debian_source "$4" "$5" "$6"
+}
+
+# logged_build LOG COMMAND...: COMMAND's output goes to LOG; when it fails, the log's last 40
+# lines go to stderr and the status is false.
+logged_build() {
+  local log="$1"
+  shift
+  "$@" >"$log" 2>&1 || { tail -n 40 "$log" >&2; return 1; }
+}
+
+# pc_version_is PREFIX MODULE VERSION: PREFIX's MODULE.pc says VERSION.
+pc_version_is() {
+  [ "$(PKG_CONFIG_PATH="$1/lib/pkgconfig" pkg-config --modversion "$2")" = "$3" ]
+}
+
 # Run as a script: `sums SUITES PACKAGE VERSION` prints a SHA256SUMS body from the index.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
