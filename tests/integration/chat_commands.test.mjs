@@ -224,8 +224,10 @@ describe('state file and delayed TTS', () => {
         camera: { no_camera: 'true', no_mic: 'true' },
         misc,
     }) + '\n[tts]\n' + Object.entries(tts).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+    // Commands reach robotd over its control link: they are lost until it is connected.
     const ready = async (r) => {
         await r.wait(/ I chat: connected to /);
+        await r.wait(/ I control: connected to /);
         await r.wait(/ discovery: moderators: mod1$/);
     };
     const done = async (r) => assert.equal((await r.stop()).code, 0, 'robotd exits 0');
