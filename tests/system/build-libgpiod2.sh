@@ -29,7 +29,7 @@ if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 start=$(date +%s)
 
 debian_source_tree trixie,trixie-security libgpiod "$DEB_VERSION" "$SUMS" "$SRC_CACHE" "$SRC_DIR" ||
-  die "no source"
+  die "cannot fetch or unpack the source"
 
 BUILD_DIR="$OUT/libgpiod-build"
 rm -rf "$BUILD_DIR"

@@ -78,7 +78,7 @@ if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 
 start=$(date +%s)
 debian_source_tree "$SUITES" libwebsockets "$DEB_VERSION" "$SUMS" "$SRC_CACHE" "$SRC_DIR" ||
-  die "no source"
+  die "cannot fetch or unpack the source"
 
 # deb13's prefix also holds mbedTLS and libgpiod: only deb12's is lws's alone.
 rm -rf "$BUILD_DIR"

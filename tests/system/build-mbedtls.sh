@@ -31,7 +31,7 @@ stamp_text() { stamp_common "$SUMS"; }
 if stamp_text | stamp_fresh "$STAMP"; then exit 0; fi
 start=$(date +%s)
 debian_source_tree trixie,trixie-security mbedtls "$DEB_VERSION" "$SUMS" "$SRC_CACHE" "$SRC_DIR" ||
-  die "no source"
+  die "cannot fetch or unpack the source"
 cfg="$SRC_DIR/include/mbedtls/mbedtls_config.h"
 for o in $DEBIAN_CONFIG; do
   sed -i -E "s@^//[[:space:]]*(#define $o)([[:space:]]|\$)@\\1\\2@" "$cfg"

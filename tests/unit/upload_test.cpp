@@ -92,6 +92,7 @@ class UploadTest : public LoopTest {
         const bool held = run_until([&] { return done(failures); }, timeout_ms);
         if (linger_ms > 0) run_for(linger_ms);
         up.close();
+        up.on_failing(nullptr);  // `failures` ends here
         return {held, tagged(testing::internal::GetCapturedStderr(), "video")};
     }
 
